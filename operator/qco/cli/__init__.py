@@ -1,0 +1,37 @@
+"""The `qco` command: one sub-command per module, imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# sub-command -> module under qco.cli exposing `add_arguments(parser)` and `run(args) -> int`.
+# Imported lazily so `qco crds` does not pay for the sandbox's engine and vice versa.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(prog="qco", description="qco, the Qdrant Collection Operator.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `qco` console script."""
+    args = build_parser().parse_args(argv)
+    result: int = args._module.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

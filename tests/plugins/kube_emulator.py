@@ -1,0 +1,1 @@
+"""Fixtures that start the Kubernetes emulator (filled in by the emulator issue)."""

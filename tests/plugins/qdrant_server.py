@@ -1,0 +1,1 @@
+"""Fixtures that start the Qdrant stand-in (filled in by the sandbox issue)."""
