@@ -1,0 +1,151 @@
+"""`qco sandbox`: Qdrant stand-in + Kubernetes emulator (+ the operator) as one process tree.
+
+Each part runs in its own child process: Qdrant's engine holds the GIL during index
+work, and kopf must not share an event loop with the emulator it talks to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qco.cli.children import Child, ChildFailed, python_module
+
+STARTUP_TIMEOUT = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the sandbox options."""
+    parser.add_argument(
+        "--data", type=Path, help="Keep Qdrant's data and the kubeconfig here (default: a temp dir)."
+    )
+    parser.add_argument(
+        "--qdrant-port", type=int, default=6333, help="Qdrant REST port (0 picks a free port)."
+    )
+    parser.add_argument("--kube-port", type=int, default=0, help="Kubernetes API port (0 picks a free port).")
+    parser.add_argument("--api-key", help="Require this API key on Qdrant requests.")
+    parser.add_argument("--no-operator", action="store_true", help="Do not start the qco operator.")
+    parser.add_argument(
+        "--apply",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="Apply these manifests (repeatable).",
+    )
+    parser.add_argument(
+        "--wait", action="store_true", help="Wait until applied objects are Ready, print them, exit."
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="Seconds to wait with --wait (default 300)."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything, print the connection lines, then serve or wait."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with _data_dir(args.data) as data:
+            return _run_in(data, args, stop)
+    except ChildFailed as exc:
+        print(f"qco sandbox: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
+    children: list[Child] = []
+    try:
+        qdrant_argv = python_module(
+            "qco.sandbox.qdrant", "--data", str(data / "qdrant"), "--port", str(args.qdrant_port)
+        )
+        if args.api_key:
+            qdrant_argv += ["--api-key", args.api_key]
+        qdrant = Child("qdrant", qdrant_argv)
+        children.append(qdrant)
+        qdrant_url = qdrant.start("qdrant:", STARTUP_TIMEOUT)
+        print(f"qdrant: {qdrant_url}", flush=True)
+
+        kubeconfig = data / "kubeconfig"
+        kube = Child(
+            "kube",
+            python_module("qco.sandbox.kube", "--port", str(args.kube_port), "--kubeconfig", str(kubeconfig)),
+        )
+        children.append(kube)
+        kube.start("kubeconfig:", STARTUP_TIMEOUT)
+        print(f"kubeconfig: {kubeconfig}", flush=True)
+
+        if args.apply or args.wait:
+            code = _apply(kubeconfig, args.apply)
+            if code:
+                return code
+        if args.wait:
+            return _wait_ready(kubeconfig, args.apply, args.timeout)
+        while not stop.wait(0.5):
+            dead = [child.name for child in children if not child.alive()]
+            if dead:
+                print(f"qco sandbox: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+def _kubectl(kubeconfig: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise ChildFailed("kubectl is needed for --apply/--wait; install it and put it on PATH")
+    return subprocess.run(
+        [kubectl, "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _apply(kubeconfig: Path, paths: list[Path]) -> int:
+    for path in paths:
+        result = _kubectl(kubeconfig, "apply", "-f", str(path))
+        sys.stderr.write(result.stdout + result.stderr)
+        if result.returncode:
+            print(f"qco sandbox: applying {path} failed", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _wait_ready(kubeconfig: Path, paths: list[Path], timeout: float) -> int:
+    for path in paths:
+        waited = _kubectl(
+            kubeconfig,
+            "wait",
+            "--for=condition=Ready",
+            "-f",
+            str(path),
+            f"--timeout={timeout:.0f}s",
+            timeout=timeout + 30,
+        )
+        if waited.returncode:
+            sys.stderr.write(waited.stdout + waited.stderr)
+            shown = _kubectl(kubeconfig, "get", "-f", str(path))
+            print(shown.stdout, end="")
+            return 1
+    for path in paths:
+        print(_kubectl(kubeconfig, "get", "-f", str(path)).stdout, end="")
+    return 0
+
+
+@contextmanager
+def _data_dir(requested: Path | None) -> Iterator[Path]:
+    if requested is not None:
+        requested.mkdir(parents=True, exist_ok=True)
+        yield requested
+        return
+    with tempfile.TemporaryDirectory(prefix="qco-sandbox-") as tmp:
+        yield Path(tmp)
