@@ -1,0 +1,67 @@
+"""Operator settings, read from `QCO_`-prefixed environment variables and validated at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class OperatorSettings(BaseSettings):
+    """Everything `qco run` can be told; one instance is built at startup and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="QCO_", extra="ignore", frozen=True)
+
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant URL used by resources whose spec has no `connection.url` (e.g. http://qdrant:6333).",
+    )
+    qdrant_api_key_file: Path | None = Field(
+        default=None,
+        description="File holding the API key for the default Qdrant URL (a mounted Secret). Never logged.",
+    )
+    namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated namespaces to watch; empty watches the whole cluster.",
+    )
+    drift_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Default seconds between drift checks when a resource sets no `driftInterval`.",
+    )
+    max_concurrency_per_endpoint: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="At most this many Qdrant requests in flight per Qdrant URL.",
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Timeout of one Qdrant request unless the spec sets `connection.timeoutSeconds`.",
+    )
+    log_format: Literal["json", "text"] = Field(default="text", description="Log line format.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    metrics_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of `/metrics` and `/healthz` (0 picks a free port)."
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="Address `/metrics` and `/healthz` listen on.")
+    peering_name: str | None = Field(
+        default=None,
+        description="kopf peering name for running several replicas (one active); unset runs standalone.",
+    )
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def default_api_key(self) -> str | None:
+        """The API key for the default Qdrant URL, read from its file (stripped), if one is configured."""
+        if self.qdrant_api_key_file is None:
+            return None
+        return self.qdrant_api_key_file.read_text().strip() or None
