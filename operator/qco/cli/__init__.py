@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # sub-command -> module under qco.cli exposing `add_arguments(parser)` and `run(args) -> int`.
 # Imported lazily so `qco crds` does not pay for the sandbox's engine and vice versa.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "crds": ("qco.cli.crds", "Write the CRD manifests generated from qco.api (crds/ and the chart's copy)."),
     "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
 }
 

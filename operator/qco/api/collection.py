@@ -1,0 +1,421 @@
+"""The QdrantCollection kind: spec and status models, the source of truth for its CRD.
+
+Field names and bounds follow Qdrant's OpenAPI spec (camelCase here, snake_case in Qdrant).
+Qdrant's own defaults are deliberately NOT defaults here: a field the spec leaves out is
+not managed by qco and stays None; only qco's own fields (deletionPolicy, adoptionPolicy,
+driftInterval) have defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, JsonValue, model_validator
+
+from qco.api.common import (
+    DURATION_PATTERN,
+    QDRANT_NAME_PATTERN,
+    Condition,
+    ConnectionSpec,
+    CrdKind,
+    PrinterColumn,
+    QcoModel,
+    ready_condition_column,
+)
+
+Distance = Literal["Cosine", "Euclid", "Dot", "Manhattan"]
+Datatype = Literal["float32", "float16", "uint8"]
+CompressionRatio = Literal["x4", "x8", "x16", "x32", "x64"]
+BinaryEncoding = Literal["one_bit", "two_bits", "one_and_half_bits"]
+PayloadType = Literal["keyword", "integer", "float", "geo", "text", "bool", "datetime", "uuid"]
+Tokenizer = Literal["prefix", "whitespace", "word", "multilingual"]
+CollectionColour = Literal["green", "yellow", "grey", "red"]
+
+QdrantName = Annotated[str, Field(min_length=1, max_length=255, pattern=QDRANT_NAME_PATTERN)]
+
+#: Metadata keys under this prefix belong to qco (owner stamp and bookkeeping).
+RESERVED_METADATA_PREFIX = "qco.dev/"
+
+_WAY_OUT = "create a CollectionDeployment to move to a new collection"
+
+
+def _immutable(what: str) -> dict[str, Any]:
+    """CEL transition rule making one property unchangeable once set (checked by the API server)."""
+    return {
+        "x-kubernetes-validations": [
+            {"rule": "self == oldSelf", "message": f"{what} is immutable; {_WAY_OUT}"}
+        ]
+    }
+
+
+class HnswSpec(QcoModel):
+    """HNSW index parameters (Qdrant `hnsw_config`). Every field left out is not managed."""
+
+    m: int | None = Field(
+        default=None, ge=0, le=1024, description="Edges per node in the graph; 0 disables HNSW."
+    )
+    ef_construct: int | None = Field(
+        default=None, ge=4, le=65536, description="Neighbours considered at build."
+    )
+    full_scan_threshold: int | None = Field(
+        default=None, ge=10, description="Size in KiB below which a full scan is preferred over HNSW."
+    )
+    max_indexing_threads: int | None = Field(
+        default=None, ge=0, le=1024, description="Threads for background index building; 0 = automatic."
+    )
+    on_disk: bool | None = Field(default=None, description="Store the HNSW index on disk.")
+    payload_m: int | None = Field(default=None, ge=0, le=1024, description="M for payload-aware links.")
+
+
+class ScalarQuantizationSpec(QcoModel):
+    """Scalar quantization (int8)."""
+
+    type: Literal["int8"] = Field(default="int8", description="Quantized element type.")
+    quantile: float | None = Field(
+        default=None, ge=0.5, le=1.0, description="Quantile used to clip outliers."
+    )
+    always_ram: bool | None = Field(default=None, description="Keep quantized vectors in RAM.")
+
+
+class ProductQuantizationSpec(QcoModel):
+    """Product quantization."""
+
+    compression: CompressionRatio = Field(description="Compression ratio, x4 .. x64.")
+    always_ram: bool | None = Field(default=None, description="Keep quantized vectors in RAM.")
+
+
+class BinaryQuantizationSpec(QcoModel):
+    """Binary quantization."""
+
+    always_ram: bool | None = Field(default=None, description="Keep quantized vectors in RAM.")
+    encoding: BinaryEncoding | None = Field(default=None, description="Bits per dimension.")
+
+
+_ONE_OF_QUANTIZATION = (
+    "(has(self.scalar) ? 1 : 0) + (has(self.product) ? 1 : 0) + (has(self.binary) ? 1 : 0)"
+    " + (has(self.disabled) ? 1 : 0) == 1"
+)
+
+
+class QuantizationSpec(QcoModel):
+    """Quantization: exactly one of scalar, product, binary or disabled (`disabled: true`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": _ONE_OF_QUANTIZATION,
+                    "message": "set exactly one of scalar, product, binary, disabled",
+                }
+            ]
+        }
+    )
+
+    scalar: ScalarQuantizationSpec | None = Field(default=None, description="Scalar (int8) quantization.")
+    product: ProductQuantizationSpec | None = Field(default=None, description="Product quantization.")
+    binary: BinaryQuantizationSpec | None = Field(default=None, description="Binary quantization.")
+    disabled: Literal[True] | None = Field(default=None, description="true: no quantization (removes it).")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> QuantizationSpec:
+        chosen = [n for n in ("scalar", "product", "binary", "disabled") if getattr(self, n) is not None]
+        if len(chosen) != 1:
+            raise ValueError(f"set exactly one of scalar, product, binary, disabled (got {chosen or 'none'})")
+        return self
+
+
+class MultivectorSpec(QcoModel):
+    """Multi-vector points (e.g. ColBERT)."""
+
+    comparator: Literal["max_sim"] = Field(default="max_sim", description="How sub-vectors are compared.")
+
+
+class VectorSpec(QcoModel):
+    """One dense vector. size, distance, datatype and multivector are immutable."""
+
+    size: int = Field(ge=1, le=65536, description="Dimensions.", json_schema_extra=_immutable("vector size"))
+    distance: Distance = Field(
+        description="Distance function.", json_schema_extra=_immutable("vector distance")
+    )
+    on_disk: bool | None = Field(default=None, description="Serve the original vectors from disk.")
+    datatype: Datatype | None = Field(
+        default=None, description="Storage element type.", json_schema_extra=_immutable("vector datatype")
+    )
+    multivector: MultivectorSpec | None = Field(
+        default=None, description="Multi-vector config.", json_schema_extra=_immutable("vector multivector")
+    )
+    hnsw: HnswSpec | None = Field(default=None, description="HNSW overrides for this vector.")
+    quantization: QuantizationSpec | None = Field(default=None, description="Quantization for this vector.")
+
+
+class SparseIndexSpec(QcoModel):
+    """Sparse inverted index parameters."""
+
+    full_scan_threshold: int | None = Field(
+        default=None, ge=0, description="Full scan below this many vectors."
+    )
+    on_disk: bool | None = Field(default=None, description="Store the index on disk.")
+    datatype: Datatype | None = Field(default=None, description="Element type of the index.")
+
+
+class SparseVectorSpec(QcoModel):
+    """One sparse vector."""
+
+    modifier: Literal["none", "idf"] | None = Field(
+        default=None, description="Weight modifier (idf for BM25)."
+    )
+    index: SparseIndexSpec | None = Field(default=None, description="Index parameters.")
+
+
+class OptimizersSpec(QcoModel):
+    """Optimizer parameters (Qdrant `optimizers_config`). Sizes are in KiB."""
+
+    deleted_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Deleted fraction to vacuum."
+    )
+    vacuum_min_vector_number: int | None = Field(default=None, ge=100, description="Min vectors to vacuum.")
+    default_segment_number: int | None = Field(default=None, ge=0, description="Target segments; 0 = auto.")
+    max_segment_size: int | None = Field(default=None, ge=1, description="Max segment size in KiB.")
+    memmap_threshold: int | None = Field(default=None, ge=0, description="Deprecated by Qdrant; KiB.")
+    indexing_threshold: int | None = Field(
+        default=None, ge=0, description="KiB above which to index; 0 = off."
+    )
+    flush_interval_sec: int | None = Field(default=None, ge=0, description="Minimum seconds between flushes.")
+    max_optimization_threads: int | None = Field(
+        default=None, ge=0, description="Optimization jobs per shard."
+    )
+
+
+class WalSpec(QcoModel):
+    """Write-ahead-log parameters; immutable once the collection exists."""
+
+    wal_capacity_mb: int | None = Field(default=None, ge=1, description="Size of one WAL segment in MB.")
+    wal_segments_ahead: int | None = Field(default=None, ge=0, description="Segments created ahead.")
+
+
+_TYPE_PARAMS: dict[str, tuple[str, ...]] = {
+    "tokenizer": ("text",),
+    "min_token_len": ("text",),
+    "max_token_len": ("text",),
+    "lowercase": ("text",),
+    "lookup": ("integer",),
+    "range": ("integer",),
+    "is_tenant": ("keyword", "uuid"),
+    "is_principal": ("integer", "float", "datetime"),
+}
+
+
+def _type_param_rules() -> list[JsonValue]:
+    rules: list[JsonValue] = []
+    for name, types in _TYPE_PARAMS.items():
+        camel = "".join(p.capitalize() if i else p for i, p in enumerate(name.split("_")))
+        allowed = " || ".join(f"self.type == '{t}'" for t in types)
+        rules.append(
+            {"rule": f"!has(self.{camel}) || {allowed}", "message": f"{camel} applies to {', '.join(types)}"}
+        )
+    return rules
+
+
+class PayloadIndexSpec(QcoModel):
+    """A payload index on one field; the type-specific parameters apply only to their type."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _type_param_rules()})
+
+    field: str = Field(min_length=1, max_length=512, description="Payload key (dots for nested keys).")
+    type: PayloadType = Field(description="Index type.")
+    tokenizer: Tokenizer | None = Field(default=None, description="text: tokenizer.")
+    min_token_len: int | None = Field(default=None, ge=0, description="text: shortest token.")
+    max_token_len: int | None = Field(default=None, ge=0, description="text: longest token.")
+    lowercase: bool | None = Field(default=None, description="text: lowercase tokens.")
+    lookup: bool | None = Field(default=None, description="integer: support exact lookups.")
+    range: bool | None = Field(default=None, description="integer: support range filters.")
+    is_tenant: bool | None = Field(default=None, description="keyword/uuid: tenant key optimisation.")
+    is_principal: bool | None = Field(default=None, description="integer/float/datetime: principal key.")
+    on_disk: bool | None = Field(default=None, description="Store the index on disk.")
+
+    @model_validator(mode="after")
+    def _params_match_type(self) -> PayloadIndexSpec:
+        for name, types in _TYPE_PARAMS.items():
+            if getattr(self, name) is not None and self.type not in types:
+                raise ValueError(f"{name} applies to {', '.join(types)} indexes, not {self.type}")
+        return self
+
+
+_SPEC_RULES: list[JsonValue] = [
+    {
+        "rule": "has(self.collectionName) == has(oldSelf.collectionName)",
+        "message": f"collectionName cannot be added or removed (it defaults to metadata.name); {_WAY_OUT}",
+    },
+]
+
+
+class QdrantCollectionSpec(QcoModel):
+    """Desired state of one Qdrant collection."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _SPEC_RULES})
+
+    connection: ConnectionSpec | None = Field(
+        default=None, description="Qdrant endpoint; default: the operator's."
+    )
+    collection_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=QDRANT_NAME_PATTERN,
+        description="Name of the collection in Qdrant. Default: metadata.name. Immutable.",
+        json_schema_extra=_immutable("collectionName"),
+    )
+    vectors: dict[str, VectorSpec] | None = Field(
+        default=None,
+        max_length=64,
+        description='Dense vectors by name; the name "" is the unnamed vector and must then be the only one.',
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!('' in self) || self.size() == 1",
+                    "message": 'the unnamed vector "" must be alone',
+                }
+            ]
+        },
+    )
+    sparse_vectors: dict[str, SparseVectorSpec] | None = Field(
+        default=None, max_length=64, description="Sparse vectors by name."
+    )
+    shard_number: int | None = Field(
+        default=None,
+        ge=1,
+        le=65536,
+        description="Shards (per shard key when custom). Immutable.",
+        json_schema_extra=_immutable("shardNumber"),
+    )
+    sharding_method: Literal["auto", "custom"] | None = Field(
+        default=None,
+        description="auto, or custom (by shard key). Immutable.",
+        json_schema_extra=_immutable("shardingMethod"),
+    )
+    replication_factor: int | None = Field(default=None, ge=1, le=64, description="Replicas per shard.")
+    write_consistency_factor: int | None = Field(
+        default=None, ge=1, le=64, description="Replicas that must ack."
+    )
+    on_disk_payload: bool | None = Field(default=None, description="Keep payload on disk.")
+    hnsw: HnswSpec | None = Field(default=None, description="Collection-wide HNSW parameters.")
+    quantization: QuantizationSpec | None = Field(default=None, description="Collection-wide quantization.")
+    optimizers: OptimizersSpec | None = Field(default=None, description="Optimizer parameters.")
+    wal: WalSpec | None = Field(
+        default=None, description="WAL parameters. Immutable.", json_schema_extra=_immutable("wal")
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        max_length=256,
+        description="Free-form collection metadata (keys under qco.dev/ are reserved for qco).",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, !k.startsWith('qco.dev/'))",
+                    "message": "keys under qco.dev/ are reserved",
+                }
+            ]
+        },
+    )
+    payload_indexes: list[PayloadIndexSpec] | None = Field(
+        default=None,
+        max_length=256,
+        description="Payload indexes, one per field.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["field"]},
+    )
+    aliases: list[QdrantName] | None = Field(
+        default=None,
+        max_length=64,
+        description="Aliases qco points at this collection.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain", description="On deletion: Retain the collection (drop qco's stamp) or Delete it."
+    )
+    adoption_policy: Literal["IfCompatible", "Never", "Force"] = Field(
+        default="IfCompatible",
+        description=(
+            "An existing collection qco does not own: adopt IfCompatible (immutable parameters match),"
+            " Never, or Force."
+        ),
+    )
+    drift_interval: str = Field(
+        default="60s",
+        pattern=DURATION_PATTERN,
+        max_length=32,
+        description="How often drift is checked, e.g. 60s, 5m.",
+    )
+
+    @model_validator(mode="after")
+    def _check_names(self) -> QdrantCollectionSpec:
+        if self.vectors and "" in self.vectors and len(self.vectors) > 1:
+            raise ValueError('the unnamed vector "" must be the only dense vector')
+        if self.vectors and self.sparse_vectors and set(self.vectors) & set(self.sparse_vectors):
+            raise ValueError("a name cannot be both a dense and a sparse vector")
+        if self.sparse_vectors and "" in self.sparse_vectors:
+            raise ValueError("sparse vectors must be named")
+        if self.metadata and any(k.startswith(RESERVED_METADATA_PREFIX) for k in self.metadata):
+            raise ValueError(f"metadata keys under {RESERVED_METADATA_PREFIX} are reserved for qco")
+        if self.payload_indexes:
+            fields = [p.field for p in self.payload_indexes]
+            if len(fields) != len(set(fields)):
+                raise ValueError("payloadIndexes: each field at most once")
+        if self.aliases:
+            if len(self.aliases) != len(set(self.aliases)):
+                raise ValueError("aliases must be unique")
+            if self.collection_name is not None and self.collection_name in self.aliases:
+                raise ValueError("an alias cannot have the collection's own name")
+        return self
+
+
+class CollectionMirror(QcoModel):
+    """What qco last saw of the live collection."""
+
+    name: str | None = Field(default=None, description="Collection name in Qdrant.")
+    status: CollectionColour | None = Field(default=None, description="green, yellow, grey or red.")
+    optimizer_error: str | None = Field(default=None, description="Optimizer error when red.")
+    points_count: int | None = Field(default=None, ge=0, description="Approximate number of points.")
+    indexed_vectors_count: int | None = Field(default=None, ge=0, description="Approximate indexed vectors.")
+    segments_count: int | None = Field(default=None, ge=0, description="Segments.")
+    aliases: list[str] | None = Field(default=None, description="Aliases pointing at the collection.")
+
+
+class DriftCorrection(QcoModel):
+    """The last time qco put back a change made in Qdrant behind its back."""
+
+    time: datetime = Field(description="When the drift was corrected.")
+    fields: list[str] = Field(default_factory=list, description="Spec fields that had drifted.")
+
+
+class QdrantCollectionStatus(QcoModel):
+    """Observed state, written by qco only."""
+
+    observed_generation: int | None = Field(default=None, ge=0, description="Generation last reconciled.")
+    conditions: list[Condition] | None = Field(
+        default=None,
+        description="Ready, Reconciling, Stalled, Paused, ...",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    collection: CollectionMirror | None = Field(default=None, description="Mirror of the live collection.")
+    last_sync_time: datetime | None = Field(default=None, description="Last time Qdrant matched the spec.")
+    last_drift_correction: DriftCorrection | None = Field(default=None, description="Last drift corrected.")
+    drift_corrections: int | None = Field(default=None, ge=0, description="Drift corrections so far.")
+
+
+QDRANT_COLLECTION = CrdKind(
+    kind="QdrantCollection",
+    plural="qdrantcollections",
+    short_names=("qc",),
+    spec_model=QdrantCollectionSpec,
+    status_model=QdrantCollectionStatus,
+    description="A Qdrant collection (vectors, indexes, quantization, optimizers, aliases), reconciled.",
+    printer_columns=(
+        PrinterColumn("Ready", "string", ready_condition_column("status"), "Qdrant matches the spec."),
+        PrinterColumn("Reason", "string", ready_condition_column("reason"), "Why (not) Ready."),
+        PrinterColumn("Collection", "string", ".status.collection.name", "Collection name in Qdrant."),
+        PrinterColumn("Status", "string", ".status.collection.status", "green, yellow, grey or red."),
+        PrinterColumn("Points", "integer", ".status.collection.pointsCount", "Approximate points."),
+        PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+    ),
+)
