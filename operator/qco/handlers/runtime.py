@@ -1,0 +1,129 @@
+"""Operator runtime: what every handler shares (passed through kopf's `memo`), kopf's settings,
+logging, and the `/metrics` + `/healthz` endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from qco.api.common import GROUP
+from qco.clients.kube import KubeReader
+from qco.clients.qdrant import QdrantPool
+from qco.metrics import Metrics
+from qco.settings import OperatorSettings
+
+FINALIZER = f"{GROUP}/finalizer"
+
+
+@dataclass
+class Runtime:
+    """Shared state of one operator process; handlers find it as `memo.runtime`."""
+
+    settings: OperatorSettings
+    metrics: Metrics
+    qdrant: QdrantPool
+    kube: KubeReader
+    # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
+    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    conditions: dict[tuple[str, str], str] = field(default_factory=dict)
+    metrics_server: web.AppRunner | None = None
+    metrics_url: str | None = None
+
+    def wakeup(self, uid: str) -> asyncio.Event:
+        """The wake-up event of one object's reconcile loop."""
+        return self.wakeups.setdefault(uid, asyncio.Event())
+
+    def record_condition(self, kind: str, uid: str, condition: str | None) -> None:
+        """Track which condition each object is in, for the `qco_objects` gauge."""
+        key = (kind, uid)
+        if condition is None:
+            self.conditions.pop(key, None)
+        else:
+            self.conditions[key] = condition
+        counts: dict[str, int] = {}
+        for (k, _), value in self.conditions.items():
+            if k == kind:
+                counts[value] = counts.get(value, 0) + 1
+        for name in ("Ready", "Reconciling", "Stalled", "Paused"):
+            self.metrics.objects_by_condition.labels(kind, name).set(counts.get(name, 0))
+
+
+def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
+    """kopf's own bookkeeping goes to `qco.dev/` annotations, never into status."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # Only warnings from kopf itself become Events; qco posts its own Events for changes made.
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.batching.worker_limit = max(32, operator_settings.max_concurrency_per_endpoint * 8)
+    if operator_settings.peering_name:
+        settings.peering.name = operator_settings.peering_name
+        settings.peering.mandatory = True
+    else:
+        settings.peering.standalone = True
+
+
+async def start_metrics_server(runtime: Runtime) -> None:
+    """Serve `/metrics` and `/healthz` on the configured port."""
+    app = web.Application()
+
+    async def metrics(_: web.Request) -> web.Response:
+        body = generate_latest(runtime.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, runtime.settings.metrics_host, runtime.settings.metrics_port)
+    await site.start()
+    runtime.metrics_server = runner
+    addresses = runner.addresses
+    port = addresses[0][1] if addresses else runtime.settings.metrics_port
+    runtime.metrics_url = f"http://127.0.0.1:{port}"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log pipelines in clusters expect."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        k8s = getattr(record, "k8s_ref", None)
+        if isinstance(k8s, dict):
+            entry["object"] = {key: k8s.get(key) for key in ("namespace", "name", "uid")}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(settings: OperatorSettings) -> None:
+    """Root logging per QCO_LOG_FORMAT and QCO_LOG_LEVEL."""
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    # httpx logs every request URL at INFO; keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
