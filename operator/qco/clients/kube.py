@@ -1,11 +1,12 @@
-"""Kubernetes objects kopf does not hand to handlers (Secrets with API keys, owner lookups),
-through the official client, kept off the event loop in a thread pool."""
+"""Kubernetes objects kopf does not hand to handlers (Secrets with API keys, owner lookups) and
+status writes from long-running loops, through the official client, off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,20 @@ class KubeReader:
     def close(self) -> None:
         """Release the client's connection pool."""
         self.api_client.close()  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class StatusWriter:
+    """Writes the status subresource of our own objects with a JSON merge patch."""
+
+    api_client: k8s.ApiClient
+
+    async def patch_status(
+        self, group: str, version: str, plural: str, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        """Merge `status` into the object's status (a None value removes a key)."""
+        api = k8s.CustomObjectsApi(self.api_client)
+        patch = functools.partial(
+            api.patch_namespaced_custom_object_status, _content_type="application/merge-patch+json"
+        )
+        await asyncio.to_thread(patch, group, version, namespace, plural, name, {"status": status})

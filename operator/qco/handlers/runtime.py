@@ -32,6 +32,7 @@ class Runtime:
     kube: KubeReader
     # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    seen_annotations: dict[str, dict[str, str | None]] = field(default_factory=dict)
     conditions: dict[tuple[str, str], str] = field(default_factory=dict)
     metrics_server: web.AppRunner | None = None
     metrics_url: str | None = None

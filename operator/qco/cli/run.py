@@ -1,0 +1,81 @@
+"""`qco run`: the operator itself, configured from `QCO_` environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from qco.clients.kube import KubeReader, load_api_client
+from qco.clients.qdrant import QdrantPool
+from qco.handlers import collection
+from qco.handlers.runtime import Runtime, configure_kopf, configure_logging, start_metrics_server
+from qco.metrics import Metrics
+from qco.settings import OperatorSettings
+
+logger = logging.getLogger("qco")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`qco run` takes no options: it is configured by `QCO_` environment variables, and finds the
+    cluster in-cluster or through KUBECONFIG."""
+    del parser
+
+
+def build_registry() -> kopf.OperatorRegistry:
+    """A registry with every kind's handlers; not kopf's global one, so tests can build several."""
+    registry = kopf.OperatorRegistry()
+    collection.register(registry)
+    return registry
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate settings, then run kopf until interrupted."""
+    try:
+        settings = OperatorSettings()
+    except ValidationError as exc:
+        print(f"qco run: invalid settings from QCO_ environment variables:\n{exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    asyncio.run(run_operator(settings))
+    return 0
+
+
+async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | None = None) -> None:
+    """Run the operator in the current event loop (tests call this in a thread of their own)."""
+    metrics = Metrics()
+    runtime = Runtime(
+        settings=settings,
+        metrics=metrics,
+        qdrant=QdrantPool(metrics, settings.max_concurrency_per_endpoint),
+        kube=KubeReader(load_api_client()),
+    )
+    registry = build_registry()
+
+    @kopf.on.startup(registry=registry)  # type: ignore[arg-type]
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure_kopf(settings, runtime.settings)
+        await start_metrics_server(runtime)
+        logger.info("metrics and health on %s", runtime.metrics_url)
+
+    @kopf.on.cleanup(registry=registry)  # type: ignore[arg-type]
+    async def cleanup(**_: Any) -> None:
+        await runtime.qdrant.close()
+        runtime.kube.close()
+        if runtime.metrics_server is not None:
+            await runtime.metrics_server.cleanup()
+
+    await kopf.operator(
+        registry=registry,
+        memo=kopf.Memo(runtime=runtime),
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces or None,
+        standalone=settings.peering_name is None,
+        peering_name=settings.peering_name,
+        stop_flag=stop_flag,
+    )

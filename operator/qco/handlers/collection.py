@@ -1,0 +1,89 @@
+"""kopf handlers for QdrantCollection: thin; each turns an event into a call of the reconciler.
+
+One daemon per object is the only writer: it reconciles, then sleeps until its jittered
+drift interval ends or a watch event wakes it (spec change, annotation, pause). Being
+level-based, it never chains work through status flips, and a no-op pass writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from typing import Any
+
+import kopf
+
+from qco.api.common import GROUP, VERSION
+from qco.handlers.runtime import Runtime
+from qco.reconcile.collection import PassResult, finalize_collection, reconcile_collection
+
+PLURAL = "qdrantcollections"
+KIND = "QdrantCollection"
+WAKE_ANNOTATIONS = ("qco.dev/reconcile-requested-at", "qco.dev/paused")
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    """Register the QdrantCollection handlers on a registry."""
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[arg-type]
+    async def collection_event(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        runtime: Runtime = memo.runtime
+        uid = str(body.metadata.uid)
+        if _needs_pass(body, runtime.seen_annotations.get(uid, {})):
+            runtime.wakeup(uid).set()
+
+    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=5.0)  # type: ignore[arg-type]
+    async def collection_loop(
+        body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: kopf.Logger, **_: Any
+    ) -> None:
+        runtime: Runtime = memo.runtime
+        uid = str(body.metadata.uid)
+        wakeup = runtime.wakeup(uid)
+        try:
+            while not stopped:
+                wakeup.clear()
+                runtime.seen_annotations[uid] = _wake_annotations(body)
+                result = await reconcile_collection(runtime, body, logger)
+                await _sleep_until_due(wakeup, stopped, _next_delay(result))
+        finally:
+            runtime.wakeups.pop(uid, None)
+            runtime.seen_annotations.pop(uid, None)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[arg-type]
+    async def collection_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+        runtime: Runtime = memo.runtime
+        await finalize_collection(runtime, body, logger)
+        runtime.record_condition(KIND, str(body.metadata.uid), None)
+
+
+def _wake_annotations(body: kopf.Body) -> dict[str, str | None]:
+    annotations = body.metadata.annotations
+    return {key: annotations.get(key) for key in WAKE_ANNOTATIONS}
+
+
+def _needs_pass(body: kopf.Body, seen: dict[str, str | None]) -> bool:
+    # Wake the loop only for what a user changed; our own status patches do not qualify.
+    status = body.get("status") or {}
+    if body.metadata.get("generation") != status.get("observedGeneration"):
+        return True
+    return _wake_annotations(body) != seen
+
+
+def _next_delay(result: PassResult) -> float:
+    if result.retry_after is not None:
+        return result.retry_after
+    # Jitter spreads the drift checks of many objects so they do not hit Qdrant in bursts.
+    return result.drift_interval * random.uniform(0.9, 1.1)
+
+
+async def _sleep_until_due(wakeup: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
+    waiter = asyncio.ensure_future(wakeup.wait())
+    stopper = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({waiter, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiter, stopper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
