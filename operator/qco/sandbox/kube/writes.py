@@ -1,0 +1,381 @@
+"""Write semantics of the API server: create, replace, patch, delete, finalizers, namespaces, GC."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+import uuid
+from typing import Any
+
+from qco.sandbox.kube import admission, apply, errors, patches
+from qco.sandbox.kube.resources import (
+    CRDS,
+    NAMESPACES,
+    ResourceRegistry,
+    ResourceType,
+    resource_types_from_crd,
+)
+from qco.sandbox.kube.store import ObjectStore, now_rfc3339
+
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the API server's name generator uses
+_IMMUTABLE_META = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "namespace",
+    "name",
+)
+
+
+@dataclasses.dataclass
+class WriteOptions:
+    """Per-request options of a write (query parameters of the request)."""
+
+    dry_run: bool = False
+    field_validation: str = "Ignore"  # Strict | Warn | Ignore (kubectl sends Strict by default)
+    field_manager: str = ""
+    force: bool = False
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+class KubeApi:
+    """The stateful API: what a write does to the stored objects, independent of HTTP."""
+
+    def __init__(self, registry: ResourceRegistry | None = None, store: ObjectStore | None = None) -> None:
+        self.registry = registry or ResourceRegistry()
+        self.store = store or ObjectStore()
+        for namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.create(NAMESPACES, None, {"metadata": {"name": namespace}}, WriteOptions())
+
+    # --- create ---------------------------------------------------------------------------------
+
+    def create(
+        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions
+    ) -> dict[str, Any]:
+        """POST: a new object with uid, timestamps, generation 1 and a fresh resourceVersion."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        if rt.namespaced:
+            if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace or meta.get("namespace") or "default"
+            self._check_namespace_open(rt, meta["namespace"], meta.get("name") or "")
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                raise errors.invalid(
+                    rt,
+                    "",
+                    [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "Required value: name or generateName is required",
+                            "field": "metadata.name",
+                        }
+                    ],
+                )
+            meta["name"] = self._generate_name(rt, meta.get("namespace"), meta["generateName"])
+        name = meta["name"]
+        if self.store.get(rt, meta.get("namespace"), name) is not None:
+            raise errors.already_exists(rt, name)
+
+        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
+        if rt.has_generation:
+            meta["generation"] = 1
+        if rt.status_subresource and rt.schema is not None:
+            obj.pop("status", None)  # a CR's status is written only through /status
+        if rt == NAMESPACES:
+            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+            obj["status"] = {"phase": "Active"}
+        if rt == CRDS:
+            self._prepare_crd(obj)
+        admission.admit(rt, obj, None, opts)
+        if opts.dry_run:
+            return obj
+        stored = self.store.put(rt, obj, "ADDED")
+        if rt == CRDS:
+            self._register_crd(stored)
+        return copy.deepcopy(stored)
+
+    def _generate_name(self, rt: ResourceType, namespace: str | None, prefix: str) -> str:
+        while True:
+            name = prefix + "".join(random.choices(_GENERATE_ALPHABET, k=5))
+            if self.store.get(rt, namespace, name) is None:
+                return name
+
+    def _check_namespace_open(self, rt: ResourceType, namespace: str, name: str) -> None:
+        ns = self.store.get(NAMESPACES, None, namespace)
+        if ns is None:
+            raise errors.namespace_not_found(namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise errors.forbidden(
+                f'{rt.qualified_plural} "{name}" is forbidden: unable to create new content '
+                f"in namespace {namespace} because it is being terminated"
+            )
+
+    # --- replace and patch ----------------------------------------------------------------------
+
+    def get_existing(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        """The stored object or 404."""
+        obj = self.store.get(rt, namespace if rt.namespaced else None, name)
+        if obj is None:
+            raise errors.not_found(rt, name)
+        return obj
+
+    def replace(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        subresource: str | None,
+        opts: WriteOptions,
+    ) -> dict[str, Any]:
+        """PUT: the whole object; a stale `metadata.resourceVersion` is a 409 Conflict."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        old = self.get_existing(rt, namespace, name)
+        sent_version = (body.get("metadata") or {}).get("resourceVersion")
+        if sent_version and str(sent_version) != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt, name)
+        return self._update(rt, old, copy.deepcopy(body), subresource, opts)
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        content_type: str,
+        body: Any,
+        subresource: str | None,
+        opts: WriteOptions,
+    ) -> dict[str, Any]:
+        """PATCH in any of the four patch types; server-side apply may create the object."""
+        if content_type.startswith("application/apply-patch"):
+            existing = self.store.get(rt, namespace if rt.namespaced else None, name)
+            if existing is None:
+                if subresource:
+                    raise errors.not_found(rt, name)
+                applied = apply.prepare_create(body, opts.field_manager)
+                return self.create(rt, namespace, applied, opts)
+            new = apply.server_side_apply(existing, body, opts.field_manager, opts.force)
+            return self._update(rt, existing, new, subresource, opts)
+        old = self.get_existing(rt, namespace, name)
+        if content_type.startswith("application/json-patch+json"):
+            new = patches.json_patch(old, body)
+        elif content_type.startswith("application/merge-patch+json"):
+            new = patches.merge_patch(old, body)
+        elif content_type.startswith("application/strategic-merge-patch+json"):
+            if rt.schema is not None:  # as on a cluster: CRs have no patch strategies
+                raise errors.ApiError(
+                    415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources"
+                )
+            new = patches.strategic_merge_patch(old, body)
+        else:
+            raise errors.unsupported_media_type(content_type)
+        if not isinstance(new, dict):
+            raise errors.unprocessable("the patched object is not a JSON object")
+        sent_version = (new.get("metadata") or {}).get("resourceVersion")
+        if sent_version and str(sent_version) != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt, name)
+        return self._update(rt, old, copy.deepcopy(new), subresource, opts)
+
+    def _update(
+        self,
+        rt: ResourceType,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        subresource: str | None,
+        opts: WriteOptions,
+    ) -> dict[str, Any]:
+        if subresource == "status":
+            status = new.get("status")
+            new = copy.deepcopy(old)
+            if status is None:
+                new.pop("status", None)
+            else:
+                new["status"] = status
+        elif subresource:
+            raise errors.unknown_path(subresource)
+        elif rt.status_subresource and rt.schema is not None:
+            # Writes to the main resource never change a CR's status (the /status subresource does).
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+
+        meta = new.setdefault("metadata", {})
+        for key in _IMMUTABLE_META:
+            if key in old["metadata"]:
+                meta[key] = old["metadata"][key]
+            else:
+                meta.pop(key, None)
+        meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+        new["apiVersion"], new["kind"] = rt.api_version, rt.kind
+        if rt.has_generation and self._spec_changed(rt, old, new):
+            meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        if rt == CRDS:
+            self._prepare_crd(new)
+        admission.admit(rt, new, old, opts)
+        if opts.dry_run:
+            return new
+        if new == old:
+            return copy.deepcopy(old)  # a no-op write: no new resourceVersion, no event (as on a cluster)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            return self._finish_deletion(rt, new)  # the last finalizer is gone: the object goes
+        stored = self.store.put(rt, new, "MODIFIED")
+        if rt == CRDS:
+            self._register_crd(stored)
+        return copy.deepcopy(stored)
+
+    @staticmethod
+    def _spec_changed(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        # generation counts changes of everything but metadata (and status, where it is a subresource).
+        ignored = {"metadata", "status"} if rt.status_subresource else {"metadata"}
+        return {k: v for k, v in old.items() if k not in ignored} != {
+            k: v for k, v in new.items() if k not in ignored
+        }
+
+    # --- delete -------------------------------------------------------------------------------------
+
+    def delete(
+        self, rt: ResourceType, namespace: str | None, name: str, options: Any, opts: WriteOptions
+    ) -> tuple[dict[str, Any], bool]:
+        """DELETE: with finalizers, only mark (deletionTimestamp); else remove. Returns (object, removed)."""
+        obj = self.get_existing(rt, namespace, name)
+        options = options if isinstance(options, dict) else {}
+        preconditions = options.get("preconditions") or {}
+        if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:
+            raise errors.conflict(rt, name)
+        if (
+            preconditions.get("resourceVersion")
+            and preconditions["resourceVersion"] != obj["metadata"]["resourceVersion"]
+        ):
+            raise errors.conflict(rt, name)
+        if opts.dry_run:
+            return copy.deepcopy(obj), False
+        orphan = options.get("propagationPolicy") == "Orphan"
+        if obj["metadata"].get("deletionTimestamp"):
+            return copy.deepcopy(obj), False
+        if rt == NAMESPACES:
+            return self._delete_namespace(obj), False
+        if obj["metadata"].get("finalizers"):
+            marked = copy.deepcopy(obj)
+            marked["metadata"]["deletionTimestamp"] = now_rfc3339()
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            return copy.deepcopy(self.store.put(rt, marked, "MODIFIED")), False
+        return self._finish_deletion(rt, obj, orphan=orphan), True
+
+    def _finish_deletion(self, rt: ResourceType, obj: dict[str, Any], orphan: bool = False) -> dict[str, Any]:
+        meta = obj["metadata"]
+        removed = self.store.remove(rt, meta.get("namespace"), meta["name"], final=obj) or obj
+        if rt == CRDS:
+            self._unregister_crd(removed)
+        if not orphan:
+            self._collect_garbage(meta["uid"])
+        if meta.get("namespace"):
+            self._maybe_finish_namespace(meta["namespace"])
+        return removed
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        # The garbage collector deletes dependents whose owners are all gone (background propagation).
+        live_uids = {obj["metadata"].get("uid") for _, obj in self.store.all_objects()}
+        for storage_key, obj in list(self.store.all_objects()):
+            owners = obj["metadata"].get("ownerReferences") or []
+            if not any(ref.get("uid") == owner_uid for ref in owners):
+                continue
+            if any(ref.get("uid") in live_uids for ref in owners):
+                continue
+            rt = self._resource_for_storage(storage_key)
+            namespace, name = obj["metadata"].get("namespace"), obj["metadata"]["name"]
+            if rt is not None and self.store.get(rt, namespace, name):
+                self.delete(rt, namespace, name, {}, WriteOptions())
+
+    def _resource_for_storage(self, storage_key: tuple[str, str]) -> ResourceType | None:
+        return next((rt for rt in self.registry.all() if rt.storage_key == storage_key), None)
+
+    def _delete_namespace(self, ns: dict[str, Any]) -> dict[str, Any]:
+        name = ns["metadata"]["name"]
+        marked = copy.deepcopy(ns)
+        marked["metadata"]["deletionTimestamp"] = now_rfc3339()
+        marked["status"] = {"phase": "Terminating"}
+        result = copy.deepcopy(self.store.put(NAMESPACES, marked, "MODIFIED"))
+        # The namespace controller deletes everything inside; finalizers still hold their objects.
+        for storage_key, obj in list(self.store.all_objects()):
+            if obj["metadata"].get("namespace") != name or obj["metadata"].get("deletionTimestamp"):
+                continue
+            rt = self._resource_for_storage(storage_key)
+            if rt is not None:
+                self.delete(rt, name, obj["metadata"]["name"], {}, WriteOptions())
+        self._maybe_finish_namespace(name)
+        return result
+
+    def _maybe_finish_namespace(self, namespace: str) -> None:
+        ns = self.store.get(NAMESPACES, None, namespace)
+        if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            return
+        if self.store.count_in_namespace(namespace) == 0:
+            self.store.remove(NAMESPACES, None, namespace)
+
+    # --- CRDs -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _prepare_crd(crd: dict[str, Any]) -> None:
+        spec = crd.get("spec") or {}
+        names = dict(spec.get("names") or {})
+        names.setdefault("singular", str(names.get("kind", "")).lower())
+        names.setdefault("listKind", f"{names.get('kind', '')}List")
+        conditions = [
+            {
+                "type": "NamesAccepted",
+                "status": "True",
+                "reason": "NoConflicts",
+                "message": "no conflicts found",
+                "lastTransitionTime": now_rfc3339(),
+            },
+            {
+                "type": "Established",
+                "status": "True",
+                "reason": "InitialNamesAccepted",
+                "message": "the initial names have been accepted",
+                "lastTransitionTime": now_rfc3339(),
+            },
+        ]
+        old_status = crd.get("status") or {}
+        if old_status.get("conditions"):
+            conditions = old_status["conditions"]
+        crd["status"] = {
+            "acceptedNames": names,
+            "conditions": conditions,
+            "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
+        }
+
+    def _register_crd(self, crd: dict[str, Any]) -> None:
+        name = crd["metadata"]["name"]
+        current = {rt.key for rt in resource_types_from_crd(crd)}
+        for rt in self.registry.by_crd(name):
+            if rt.key not in current:
+                self.registry.remove(rt.key)
+        for rt in resource_types_from_crd(crd):
+            self.registry.add(rt)
+
+    def _unregister_crd(self, crd: dict[str, Any]) -> None:
+        types = self.registry.by_crd(crd["metadata"]["name"])
+        if types:
+            self.store.drop_resource(types[0])  # storage is shared by all versions
+        for rt in types:
+            self.registry.remove(rt.key)
