@@ -23,7 +23,9 @@ def spec(**fields: Any) -> QdrantCollectionSpec:
     return QdrantCollectionSpec.model_validate({**BASE, **fields})
 
 
-def desired(s: QdrantCollectionSpec, paused: bool = False, identity: ResourceIdentity = ME) -> DesiredCollection:
+def desired(
+    s: QdrantCollectionSpec, paused: bool = False, identity: ResourceIdentity = ME
+) -> DesiredCollection:
     return DesiredCollection(s, identity, paused)
 
 
@@ -56,7 +58,8 @@ def foreign(s: QdrantCollectionSpec, stamp: OwnerStamp | None) -> FakeQdrant:
     other = ResourceIdentity(stamp.namespace, stamp.name, stamp.uid, stamp.created) if stamp else ME
     fake = FakeQdrant()
     fake.apply(plan_collection_changes(desired(s, identity=other), ObservedCollection(None)))
-    assert fake.info is not None and fake.info.config.metadata is not None
+    assert fake.info is not None
+    assert fake.info.config.metadata is not None
     if stamp is None:
         meta = {k: v for k, v in fake.info.config.metadata.items() if not k.startswith("qco.dev/")}
         fake.info = fake.info.model_copy(

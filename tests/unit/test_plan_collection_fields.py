@@ -1,3 +1,4 @@
+# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
 """Table-driven: every managed field is created, left alone when it matches, and corrected when it drifts."""
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ DRIFT: list[tuple[str, dict[str, Any], dict[str, Any], list[str], dict[str, Any]
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("fields", "drift", "changed", "body"), [r[1:] for r in DRIFT], ids=[r[0] for r in DRIFT])
+@pytest.mark.parametrize(
+    ("fields", "drift", "changed", "body"), [r[1:] for r in DRIFT], ids=[r[0] for r in DRIFT]
+)
 def test_drift_is_corrected_with_only_the_fields_that_differ(
     fields: dict[str, Any], drift: dict[str, Any], changed: list[str], body: dict[str, Any]
 ) -> None:
@@ -122,7 +125,9 @@ def test_fields_left_out_of_the_spec_are_not_managed(fields: dict[str, Any], dri
     # Same drift, but the spec does not name the block: nothing to do. (Vectors stay in BASE shape.)
     unmanaged = {k: v for k, v in fields.items() if k in ("vectors", "sparseVectors")}
     if "vectors" in unmanaged:
-        unmanaged["vectors"] = {n: {"size": v["size"], "distance": v["distance"]} for n, v in unmanaged["vectors"].items()}
+        unmanaged["vectors"] = {
+            n: {"size": v["size"], "distance": v["distance"]} for n, v in unmanaged["vectors"].items()
+        }
     if "sparseVectors" in unmanaged:
         unmanaged["sparseVectors"] = {n: {} for n in unmanaged["sparseVectors"]}
     s = spec(**unmanaged)
@@ -171,14 +176,20 @@ def test_unnamed_vector_is_sent_as_single_vector_params() -> None:
 @pytest.mark.parametrize(
     ("live_memory", "field", "value"),
     [
-        pytest.param(models.HnswConfigDiff(memory=models.Memory.COLD), "onDisk", True, id="memory cold = on_disk"),
+        pytest.param(
+            models.HnswConfigDiff(memory=models.Memory.COLD), "onDisk", True, id="memory cold = on_disk"
+        ),
         pytest.param(models.HnswConfigDiff(memory=models.Memory.CACHED), "onDisk", False, id="memory cached"),
     ],
 )
-def test_memory_placement_counts_as_on_disk(live_memory: models.HnswConfigDiff, field: str, value: bool) -> None:
+def test_memory_placement_counts_as_on_disk(
+    live_memory: models.HnswConfigDiff, field: str, value: bool
+) -> None:
     s = spec(hnsw={field: value})
     fake = converged(s)
     assert fake.info is not None
     hnsw = fake.info.config.hnsw_config.model_copy(update={"memory": live_memory.memory, "on_disk": None})
-    fake.info = fake.info.model_copy(update={"config": fake.info.config.model_copy(update={"hnsw_config": hnsw})})
+    fake.info = fake.info.model_copy(
+        update={"config": fake.info.config.model_copy(update={"hnsw_config": hnsw})}
+    )
     assert plan_for(s, fake).empty

@@ -1,3 +1,4 @@
+# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
 """Table-driven: immutables, ownership and adoption, vectors, payload indexes, aliases, grey, paused."""
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ IMMUTABLE: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("live", "wanted", "field"), [r[1:] for r in IMMUTABLE], ids=[r[0] for r in IMMUTABLE])
+@pytest.mark.parametrize(
+    ("live", "wanted", "field"), [r[1:] for r in IMMUTABLE], ids=[r[0] for r in IMMUTABLE]
+)
 def test_immutable_change_on_owned_collection_is_stalled_but_mutables_still_converge(
     live: dict[str, Any], wanted: dict[str, Any], field: str
 ) -> None:
@@ -55,8 +58,12 @@ def test_immutable_change_on_owned_collection_is_stalled_but_mutables_still_conv
     assert any(isinstance(a, UpdateCollection) and "hnsw.m" in a.fields for a in plan.actions)
 
 
-@pytest.mark.parametrize(("live", "wanted", "field"), [r[1:] for r in IMMUTABLE], ids=[r[0] for r in IMMUTABLE])
-def test_adoption_if_compatible_refuses_immutable_mismatch(live: dict[str, Any], wanted: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("live", "wanted", "field"), [r[1:] for r in IMMUTABLE], ids=[r[0] for r in IMMUTABLE]
+)
+def test_adoption_if_compatible_refuses_immutable_mismatch(
+    live: dict[str, Any], wanted: dict[str, Any], field: str
+) -> None:
     fake = foreign(spec(**live), None)
     plan = plan_for(spec(**wanted, hnsw={"m": 48}), fake)
     assert plan.actions == ()
@@ -90,10 +97,16 @@ OWNERSHIP: list[tuple[str, OwnerStamp | None, str, dict[str, bool], type | None,
 
 
 @pytest.mark.parametrize(
-    ("stamp", "policy", "existing", "blocker", "previous"), [r[1:] for r in OWNERSHIP], ids=[r[0] for r in OWNERSHIP]
+    ("stamp", "policy", "existing", "blocker", "previous"),
+    [r[1:] for r in OWNERSHIP],
+    ids=[r[0] for r in OWNERSHIP],
 )
 def test_ownership_and_adoption(
-    stamp: OwnerStamp | None, policy: str, existing: dict[str, bool], blocker: type | None, previous: str | None
+    stamp: OwnerStamp | None,
+    policy: str,
+    existing: dict[str, bool],
+    blocker: type | None,
+    previous: str | None,
 ) -> None:
     fake = foreign(spec(), stamp)
     plan = plan_for(spec(adoptionPolicy=policy, hnsw={"m": 8}), fake, existing_owners=existing)
@@ -120,7 +133,10 @@ def test_force_adopts_incompatible_and_reports_immutables() -> None:
 def test_named_vectors_added_and_removed_only_when_recorded() -> None:
     s1 = spec(vectors={"a": V, "b": V}, sparseVectors={"s": {}})
     fake = converged(s1)
-    s2 = spec(vectors={"a": V, "c": {**V, "hnsw": {"m": 4}, "onDisk": True}}, sparseVectors={"t": {"modifier": "idf"}})
+    s2 = spec(
+        vectors={"a": V, "c": {**V, "hnsw": {"m": 4}, "onDisk": True}},
+        sparseVectors={"t": {"modifier": "idf"}},
+    )
     plan = plan_for(s2, fake)
     kinds = [(type(a).__name__, getattr(a, "vector_name", None)) for a in plan.actions]
     assert kinds == [
@@ -129,7 +145,9 @@ def test_named_vectors_added_and_removed_only_when_recorded() -> None:
     ]  # fmt: skip
     update = plan.actions[-1]
     assert isinstance(update, UpdateCollection)
-    assert update.request.model_dump(exclude_none=True)["vectors"] == {"c": {"hnsw_config": {"m": 4}, "on_disk": True}}
+    assert update.request.model_dump(exclude_none=True)["vectors"] == {
+        "c": {"hnsw_config": {"m": 4}, "on_disk": True}
+    }
     assert isinstance(plan.actions[4], CreateVector) and plan.actions[4].sparse
     fake.apply(plan)
     assert plan_for(s2, fake).empty
@@ -210,15 +228,22 @@ ALIAS: list[tuple[str, OwnerStamp | None, str, dict[str, bool], bool]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("stamp", "policy", "existing", "moved"), [r[1:] for r in ALIAS], ids=[r[0] for r in ALIAS])
-def test_alias_pointing_elsewhere(stamp: OwnerStamp | None, policy: str, existing: dict[str, bool], moved: bool) -> None:
+@pytest.mark.parametrize(
+    ("stamp", "policy", "existing", "moved"), [r[1:] for r in ALIAS], ids=[r[0] for r in ALIAS]
+)
+def test_alias_pointing_elsewhere(
+    stamp: OwnerStamp | None, policy: str, existing: dict[str, bool], moved: bool
+) -> None:
     fake, stamps = _alias_fake(stamp)
     s = spec(aliases=["prod"], adoptionPolicy=policy)
     plan = plan_for(s, fake, alias_target_stamps=stamps, existing_owners=existing)
     ops = [a for a in plan.actions if isinstance(a, UpdateAliases)]
     if moved:
         [batch] = ops
-        assert [type(o) for o in batch.operations] == [models.DeleteAliasOperation, models.CreateAliasOperation]
+        assert [type(o) for o in batch.operations] == [
+            models.DeleteAliasOperation,
+            models.CreateAliasOperation,
+        ]
         assert not plan.blockers
     else:
         assert not ops
@@ -261,9 +286,13 @@ def test_paused_plans_but_marks_paused() -> None:
 
 
 def test_every_action_describes_itself() -> None:
-    fake = converged(spec(vectors={"a": V}, payloadIndexes=[{"field": "x", "type": "text", "tokenizer": "word"}]))
-    s = spec(vectors={"b": V}, payloadIndexes=[{"field": "y", "type": "keyword"}], aliases=["z"], hnsw={"m": 3})
+    fake = converged(
+        spec(vectors={"a": V}, payloadIndexes=[{"field": "x", "type": "text", "tokenizer": "word"}])
+    )
+    s = spec(
+        vectors={"b": V}, payloadIndexes=[{"field": "y", "type": "keyword"}], aliases=["z"], hnsw={"m": 3}
+    )
     plan = plan_for(s, fake)
     lines = plan.describe()
     assert len(lines) == len(plan.actions) >= 6
-    assert all(line and "c1" in line or line.startswith("aliases") for line in lines)
+    assert all(("c1" in line) or line.startswith("aliases") for line in lines)

@@ -1,0 +1,190 @@
+# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
+"""The generated CRD: equal to the committed files, structural, and accepting exactly the valid specs."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from hypothesis import given, settings
+
+from qco.api.collection import QDRANT_COLLECTION, QdrantCollectionSpec
+from qco.api.crdgen import build_crd, generated_files, structural_problems
+from qco.cli import crds as crds_cli
+from tests.unit.strategies import specs
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD = build_crd(QDRANT_COLLECTION)
+VERSION = CRD["spec"]["versions"][0]
+SCHEMA = VERSION["schema"]["openAPIV3Schema"]
+SPEC_SCHEMA = SCHEMA["properties"]["spec"]
+
+
+def _run(root: Path, check: bool) -> int:
+    return crds_cli.run(argparse.Namespace(check=check, output_dir=root))
+
+
+def test_committed_files_match_the_generator() -> None:
+    assert _run(ROOT, check=True) == 0
+
+
+def test_check_fails_and_writes_nothing_when_a_file_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(tmp_path, check=True) == 1  # nothing there yet
+    assert not (tmp_path / "crds").exists()
+    assert _run(tmp_path, check=False) == 0
+    assert _run(tmp_path, check=True) == 0
+    target = tmp_path / "crds" / "qdrantcollections.qco.dev.yaml"
+    target.write_text(target.read_text() + "# hand edit\n")
+    capsys.readouterr()
+    assert _run(tmp_path, check=True) == 1
+    assert "crds/qdrantcollections.qco.dev.yaml" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "crds")
+
+
+def test_schema_is_structural() -> None:
+    assert structural_problems(SCHEMA) == []
+    assert "$ref" not in yaml.safe_dump(CRD) and "anyOf" not in yaml.safe_dump(CRD)
+
+
+def test_structural_checker_catches_problems() -> None:
+    assert structural_problems({"type": "object", "properties": {"x": {"anyOf": []}}}) != []
+
+
+def test_names_columns_and_subresource() -> None:
+    names = CRD["spec"]["names"]
+    assert (CRD["metadata"]["name"], names["shortNames"], names["categories"]) == (
+        "qdrantcollections.qco.dev", ["qc"], ["qco"],
+    )  # fmt: skip
+    assert VERSION["name"] == "v1alpha1" and VERSION["subresources"] == {"status": {}}
+    columns = {c["name"]: c["jsonPath"] for c in VERSION["additionalPrinterColumns"]}
+    assert columns == {
+        "Ready": '.status.conditions[?(@.type=="Ready")].status',
+        "Reason": '.status.conditions[?(@.type=="Ready")].reason',
+        "Collection": ".status.collection.name",
+        "Status": ".status.collection.status",
+        "Points": ".status.collection.pointsCount",
+        "Age": ".metadata.creationTimestamp",
+    }
+
+
+def _rules(node: dict[str, Any]) -> list[str]:
+    return [r["rule"] for r in node.get("x-kubernetes-validations", [])]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("collectionName",),
+        ("shardNumber",),
+        ("shardingMethod",),
+        ("wal",),
+        ("vectors", "*", "size"),
+        ("vectors", "*", "distance"),
+        ("vectors", "*", "datatype"),
+        ("vectors", "*", "multivector"),
+    ],
+)
+def test_immutable_fields_carry_a_transition_rule(path: tuple[str, ...]) -> None:
+    node = SPEC_SCHEMA
+    for part in path:
+        node = node["additionalProperties"] if part == "*" else node["properties"][part]
+    assert "self == oldSelf" in _rules(node)
+    assert "CollectionDeployment" in node["x-kubernetes-validations"][0]["message"]
+
+
+def test_collection_name_cannot_be_added_or_removed() -> None:
+    assert "has(self.collectionName) == has(oldSelf.collectionName)" in _rules(SPEC_SCHEMA)
+
+
+def test_only_metadata_preserves_unknown_fields() -> None:
+    text = yaml.safe_dump(SPEC_SCHEMA)
+    assert text.count("x-kubernetes-preserve-unknown-fields") == 1
+    assert SPEC_SCHEMA["properties"]["metadata"]["x-kubernetes-preserve-unknown-fields"] is True
+
+
+def test_only_qco_fields_have_defaults() -> None:
+    props = SPEC_SCHEMA["properties"]
+    assert {k for k, v in props.items() if "default" in v} == {
+        "deletionPolicy",
+        "adoptionPolicy",
+        "driftInterval",
+    }
+    assert (props["deletionPolicy"]["default"], props["adoptionPolicy"]["default"], props["driftInterval"]["default"]) == (
+        "Retain", "IfCompatible", "60s",
+    )  # fmt: skip
+
+
+def test_chart_copy_is_gated_and_kept() -> None:
+    files = dict(generated_files())
+    chart = files[Path("charts/qco/templates/crds/qdrantcollections.qco.dev.yaml")]
+    assert chart.startswith("{{- if .Values.crds.create }}\n") and chart.endswith("{{- end }}\n")
+    body = yaml.safe_load(chart.split("\n", 1)[1].rsplit("{{- end }}", 1)[0])
+    assert body["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(specs())
+def test_valid_specs_round_trip_through_the_schema(raw: dict[str, Any]) -> None:
+    manifest = QdrantCollectionSpec.model_validate(raw).to_manifest()
+    jsonschema.validate(manifest, SPEC_SCHEMA)
+    assert QdrantCollectionSpec.model_validate(manifest) == QdrantCollectionSpec.model_validate(raw)
+
+
+BAD: list[tuple[str, dict[str, Any]]] = [
+    ("distance enum", {"vectors": {"": {"size": 4, "distance": "L2"}}}),
+    ("size bound", {"vectors": {"": {"size": 0, "distance": "Dot"}}}),
+    ("efConstruct bound", {"hnsw": {"efConstruct": 2}}),
+    ("quantile bound", {"quantization": {"scalar": {"quantile": 0.1}}}),
+    ("compression enum", {"quantization": {"product": {"compression": "x3"}}}),
+    ("deletedThreshold bound", {"optimizers": {"deletedThreshold": 1.5}}),
+    ("vacuum bound", {"optimizers": {"vacuumMinVectorNumber": 10}}),
+    ("walCapacityMb bound", {"wal": {"walCapacityMb": 0}}),
+    ("deletionPolicy enum", {"deletionPolicy": "Orphan"}),
+    ("adoptionPolicy enum", {"adoptionPolicy": "Always"}),
+    ("driftInterval pattern", {"driftInterval": "five minutes"}),
+    ("payload type enum", {"payloadIndexes": [{"field": "f", "type": "string"}]}),
+    ("collectionName pattern", {"collectionName": "a/b"}),
+    ("replication bound", {"replicationFactor": 0}),
+]
+
+
+@pytest.mark.parametrize("bad", [b for _, b in BAD], ids=[i for i, _ in BAD])
+def test_schema_and_model_reject_bad_values(bad: dict[str, Any]) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SPEC_SCHEMA)
+    with pytest.raises(ValueError):  # noqa: PT011 - pydantic's ValidationError is a ValueError
+        QdrantCollectionSpec.model_validate(bad)
+
+
+MODEL_ONLY: list[tuple[str, dict[str, Any]]] = [
+    ("two quantizations", {"quantization": {"scalar": {}, "binary": {}}}),
+    ("no quantization", {"quantization": {}}),
+    (
+        "unnamed not alone",
+        {"vectors": {"": {"size": 4, "distance": "Dot"}, "a": {"size": 4, "distance": "Dot"}}},
+    ),
+    ("tokenizer on keyword", {"payloadIndexes": [{"field": "f", "type": "keyword", "tokenizer": "word"}]}),
+    (
+        "duplicate index field",
+        {"payloadIndexes": [{"field": "f", "type": "bool"}, {"field": "f", "type": "geo"}]},
+    ),
+    ("reserved metadata", {"metadata": {"qco.dev/owner": "x"}}),
+    (
+        "dense and sparse share a name",
+        {"vectors": {"a": {"size": 4, "distance": "Dot"}}, "sparseVectors": {"a": {}}},
+    ),
+    ("unknown field", {"vectorz": {}}),
+]
+
+
+@pytest.mark.parametrize("bad", [b for _, b in MODEL_ONLY], ids=[i for i, _ in MODEL_ONLY])
+def test_model_rejects_what_cel_rejects_in_the_cluster(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        QdrantCollectionSpec.model_validate(bad)
