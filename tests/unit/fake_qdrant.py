@@ -61,7 +61,9 @@ def _merge(base: Any, diff: Any) -> Any:
 
 def _quantization(q: Any) -> Any:
     if isinstance(q, models.ScalarQuantization) and q.scalar.quantile is not None:
-        return q.model_copy(update={"scalar": q.scalar.model_copy(update={"quantile": f32(q.scalar.quantile)})})
+        return q.model_copy(
+            update={"scalar": q.scalar.model_copy(update={"quantile": f32(q.scalar.quantile)})}
+        )
     return None if q == models.Disabled.DISABLED else q
 
 
@@ -69,7 +71,9 @@ def observe(create: models.CreateCollection, status: str = "green") -> models.Co
     """The CollectionInfo a real Qdrant returns right after PUT /collections/{c} with `create`."""
     vectors = create.vectors
     if isinstance(vectors, models.VectorParams):
-        vectors = vectors.model_copy(update={"quantization_config": _quantization(vectors.quantization_config)})
+        vectors = vectors.model_copy(
+            update={"quantization_config": _quantization(vectors.quantization_config)}
+        )
     elif vectors:
         vectors = {
             n: v.model_copy(update={"quantization_config": _quantization(v.quantization_config)})
@@ -202,7 +206,9 @@ class FakeQdrant:
         if isinstance(action.config, models.SparseVectorNameConfig):
             sparse = dict(params.sparse_vectors or {})
             sc = action.config.sparse
-            index = models.SparseIndexParams(datatype=models.Datatype(sc.datatype.value)) if sc.datatype else None
+            index = (
+                models.SparseIndexParams(datatype=models.Datatype(sc.datatype.value)) if sc.datatype else None
+            )
             sparse[action.vector_name] = models.SparseVectorParams(modifier=sc.modifier, index=index)
             params = params.model_copy(update={"sparse_vectors": sparse})
         else:
@@ -232,4 +238,6 @@ class FakeQdrant:
 
     def _set_params(self, params: models.CollectionParams) -> None:
         assert self.info is not None
-        self.info = self.info.model_copy(update={"config": self.info.config.model_copy(update={"params": params})})
+        self.info = self.info.model_copy(
+            update={"config": self.info.config.model_copy(update={"params": params})}
+        )
