@@ -97,6 +97,10 @@ class SandboxAdmin:
         """Remove every fault."""
         self._call("DELETE", "faults")
 
+    def pause_optimizers(self, paused: bool = True) -> None:
+        """Paused: config changes leave outdated segments alone (the collection reports `grey`)."""
+        self._call("PUT", "optimizers", {"paused": paused})
+
 
 @dataclass
 class QdrantServerProcess:

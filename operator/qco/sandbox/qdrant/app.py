@@ -9,7 +9,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from qco.sandbox.qdrant import routes_collections, routes_points, routes_snapshots
 from qco.sandbox.qdrant.admin import ADMIN_PREFIX, AdminState, add_admin_routes, admin_middleware
-from qco.sandbox.qdrant.errors import error_response
+from qco.sandbox.qdrant.errors import error_response, ok
 from qco.sandbox.qdrant.http_util import REGISTRY_KEY, error_middleware
 from qco.sandbox.qdrant.registry import Registry
 
@@ -52,6 +52,14 @@ def build_app(registry: Registry, api_key: str | None = None) -> web.Application
     app[REGISTRY_KEY] = registry
     app[ADMIN_KEY] = admin
     add_admin_routes(app, admin)
+
+    async def set_optimizers(request: web.Request) -> web.Response:
+        # Paused optimizers leave outdated segments alone, so tests can observe `grey`.
+        body = await request.json()
+        registry.optimizers_paused = bool(body.get("paused", False))
+        return ok({"paused": registry.optimizers_paused})
+
+    app.router.add_put(ADMIN_PREFIX + "optimizers", set_optimizers)
     routes_collections.add_routes(app)
     routes_snapshots.add_routes(app)
     routes_points.add_routes(app)
