@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp.web
 import kmock
 
-from qco.sandbox.kube import discovery, errors, selectors, tables
+from qco.sandbox.kube import discovery, errors, protobuf, selectors, tables
 from qco.sandbox.kube.resources import ResourceType
 from qco.sandbox.kube.store import ObjectStore
 from qco.sandbox.kube.writes import KubeApi, WriteOptions
@@ -191,6 +191,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         data = await raw.read()
         if not data:
             return None
+        if raw.headers.get("Content-Type", "").startswith("application/vnd.kubernetes.protobuf"):
+            return protobuf.decode(data)
         if raw.headers.get("Content-Type", "").startswith("application/apply-patch"):
             return data.decode()  # YAML (or JSON, which is YAML): parsed by the apply module
         try:

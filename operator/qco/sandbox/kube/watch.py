@@ -40,6 +40,11 @@ class EventBus:
         for queue in self._subscribers:
             queue.put_nowait(event)
 
+    @property
+    def watchers(self) -> int:
+        """How many watches are open on this resource (tests wait for a client to start watching)."""
+        return len(self._subscribers)
+
     def subscribe(self) -> asyncio.Queue[WatchEvent | None]:
         """A queue that receives every event published from now on (None means: stop)."""
         queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()

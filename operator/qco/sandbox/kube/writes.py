@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import random
@@ -39,6 +40,16 @@ class WriteOptions:
     field_manager: str = ""
     force: bool = False
     warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def _fold_string_data(rt: ResourceType, obj: dict[str, Any]) -> None:
+    # Secrets' write-only `stringData` is merged into base64 `data`, as the API server does.
+    if rt.kind == "Secret" and rt.group == "":
+        obj["type"] = obj.get("type") or "Opaque"  # the API server's default
+    if rt.kind == "Secret" and rt.group == "" and isinstance(obj.get("stringData"), dict):
+        data = obj.setdefault("data", {})
+        for key, value in obj.pop("stringData").items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
 
 
 class KubeApi:
@@ -103,6 +114,7 @@ class KubeApi:
             obj["status"] = {"phase": "Active"}
         if rt == CRDS:
             self._prepare_crd(obj)
+        _fold_string_data(rt, obj)
         admission.admit(rt, obj, None, opts)
         if opts.dry_run:
             return obj
@@ -230,6 +242,7 @@ class KubeApi:
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         if rt == CRDS:
             self._prepare_crd(new)
+        _fold_string_data(rt, new)
         admission.admit(rt, new, old, opts)
         if opts.dry_run:
             return new
