@@ -42,6 +42,14 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="Timeout of one Qdrant request unless the spec sets `connection.timeoutSeconds`.",
     )
+    namespace_deletion_grace_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "When a namespace is being deleted and Qdrant stays unreachable this long after an object's"
+            " deletion began, qco releases its finalizer without touching Qdrant (so namespaces never hang)."
+        ),
+    )
     log_format: Literal["json", "text"] = Field(default="text", description="Log line format.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     metrics_port: int = Field(

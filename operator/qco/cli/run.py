@@ -11,11 +11,12 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from qco.clients.kube import KubeReader, load_api_client
+from qco.clients.kube import KubeClient, load_api_client
 from qco.clients.qdrant import QdrantPool
 from qco.handlers import collection
 from qco.handlers.runtime import Runtime, configure_kopf, configure_logging, start_metrics_server
 from qco.metrics import Metrics
+from qco.reconcile.context import Context
 from qco.settings import OperatorSettings
 
 logger = logging.getLogger("qco")
@@ -50,23 +51,25 @@ async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | No
     """Run the operator in the current event loop (tests call this in a thread of their own)."""
     metrics = Metrics()
     runtime = Runtime(
-        settings=settings,
-        metrics=metrics,
-        qdrant=QdrantPool(metrics, settings.max_concurrency_per_endpoint),
-        kube=KubeReader(load_api_client()),
+        Context(
+            settings=settings,
+            metrics=metrics,
+            qdrant=QdrantPool(metrics, settings.max_concurrency_per_endpoint),
+            kube=KubeClient(load_api_client()),
+        )
     )
     registry = build_registry()
 
-    @kopf.on.startup(registry=registry)  # type: ignore[arg-type]
+    @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        configure_kopf(settings, runtime.settings)
+        configure_kopf(settings, runtime.ctx.settings)
         await start_metrics_server(runtime)
         logger.info("metrics and health on %s", runtime.metrics_url)
 
-    @kopf.on.cleanup(registry=registry)  # type: ignore[arg-type]
+    @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
-        await runtime.qdrant.close()
-        runtime.kube.close()
+        await runtime.ctx.qdrant.close()
+        runtime.ctx.kube.close()
         if runtime.metrics_server is not None:
             await runtime.metrics_server.cleanup()
 
@@ -74,7 +77,7 @@ async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | No
         registry=registry,
         memo=kopf.Memo(runtime=runtime),
         clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces or None,
+        namespaces=settings.namespaces,
         standalone=settings.peering_name is None,
         peering_name=settings.peering_name,
         stop_flag=stop_flag,

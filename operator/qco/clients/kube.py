@@ -33,8 +33,8 @@ def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
 
 
 @dataclass
-class KubeReader:
-    """Reads Secrets and custom objects without blocking the event loop."""
+class KubeClient:
+    """Reads Secrets and custom objects, writes our objects' status, without blocking the event loop."""
 
     api_client: k8s.ApiClient
 
@@ -76,17 +76,6 @@ class KubeReader:
         uid = body.get("metadata", {}).get("uid")
         return uid if isinstance(uid, str) else None
 
-    def close(self) -> None:
-        """Release the client's connection pool."""
-        self.api_client.close()  # type: ignore[no-untyped-call]
-
-
-@dataclass
-class StatusWriter:
-    """Writes the status subresource of our own objects with a JSON merge patch."""
-
-    api_client: k8s.ApiClient
-
     async def patch_status(
         self, group: str, version: str, plural: str, namespace: str, name: str, status: dict[str, Any]
     ) -> None:
@@ -96,3 +85,18 @@ class StatusWriter:
             api.patch_namespaced_custom_object_status, _content_type="application/merge-patch+json"
         )
         await asyncio.to_thread(patch, group, version, namespace, plural, name, {"status": status})
+
+    async def namespace_terminating(self, namespace: str) -> bool:
+        """True when the namespace is being deleted (or is already gone)."""
+        core = k8s.CoreV1Api(self.api_client)
+        try:
+            ns = await asyncio.to_thread(core.read_namespace, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return ns.metadata is not None and ns.metadata.deletion_timestamp is not None
+
+    def close(self) -> None:
+        """Release the client's connection pool."""
+        self.api_client.close()  # type: ignore[no-untyped-call]

@@ -26,14 +26,14 @@ WAKE_ANNOTATIONS = ("qco.dev/reconcile-requested-at", "qco.dev/paused")
 def register(registry: kopf.OperatorRegistry) -> None:
     """Register the QdrantCollection handlers on a registry."""
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[arg-type]
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def collection_event(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         runtime: Runtime = memo.runtime
         uid = str(body.metadata.uid)
         if _needs_pass(body, runtime.seen_annotations.get(uid, {})):
             runtime.wakeup(uid).set()
 
-    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=5.0)  # type: ignore[arg-type]
+    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=5.0)
     async def collection_loop(
         body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: kopf.Logger, **_: Any
     ) -> None:
@@ -44,16 +44,17 @@ def register(registry: kopf.OperatorRegistry) -> None:
             while not stopped:
                 wakeup.clear()
                 runtime.seen_annotations[uid] = _wake_annotations(body)
-                result = await reconcile_collection(runtime, body, logger)
+                result = await reconcile_collection(runtime.ctx, body, logger)
+                runtime.record_condition(KIND, uid, "Ready" if result.ready else "Reconciling")
                 await _sleep_until_due(wakeup, stopped, _next_delay(result))
         finally:
             runtime.wakeups.pop(uid, None)
             runtime.seen_annotations.pop(uid, None)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[arg-type]
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def collection_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
         runtime: Runtime = memo.runtime
-        await finalize_collection(runtime, body, logger)
+        await finalize_collection(runtime.ctx, body, logger)
         runtime.record_condition(KIND, str(body.metadata.uid), None)
 
 

@@ -14,9 +14,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qco.api.common import GROUP
-from qco.clients.kube import KubeReader
-from qco.clients.qdrant import QdrantPool
-from qco.metrics import Metrics
+from qco.reconcile.context import Context
 from qco.settings import OperatorSettings
 
 FINALIZER = f"{GROUP}/finalizer"
@@ -26,10 +24,7 @@ FINALIZER = f"{GROUP}/finalizer"
 class Runtime:
     """Shared state of one operator process; handlers find it as `memo.runtime`."""
 
-    settings: OperatorSettings
-    metrics: Metrics
-    qdrant: QdrantPool
-    kube: KubeReader
+    ctx: Context
     # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     seen_annotations: dict[str, dict[str, str | None]] = field(default_factory=dict)
@@ -53,7 +48,7 @@ class Runtime:
             if k == kind:
                 counts[value] = counts.get(value, 0) + 1
         for name in ("Ready", "Reconciling", "Stalled", "Paused"):
-            self.metrics.objects_by_condition.labels(kind, name).set(counts.get(name, 0))
+            self.ctx.metrics.objects_by_condition.labels(kind, name).set(counts.get(name, 0))
 
 
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
@@ -80,7 +75,7 @@ async def start_metrics_server(runtime: Runtime) -> None:
     app = web.Application()
 
     async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(runtime.metrics.registry)
+        body = generate_latest(runtime.ctx.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(_: web.Request) -> web.Response:
@@ -90,11 +85,11 @@ async def start_metrics_server(runtime: Runtime) -> None:
     app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, runtime.settings.metrics_host, runtime.settings.metrics_port)
+    site = web.TCPSite(runner, runtime.ctx.settings.metrics_host, runtime.ctx.settings.metrics_port)
     await site.start()
     runtime.metrics_server = runner
     addresses = runner.addresses
-    port = addresses[0][1] if addresses else runtime.settings.metrics_port
+    port = addresses[0][1] if addresses else runtime.ctx.settings.metrics_port
     runtime.metrics_url = f"http://127.0.0.1:{port}"
 
 

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def status_merge_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any] | None:
+def status_merge_patch(
+    current: Mapping[str, Any] | None, desired: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The RFC 7386 merge patch taking `current` to `desired`, or None when they are equal.
 
     Keys present now but absent from `desired` become null (removed); lists are replaced whole.
