@@ -41,7 +41,9 @@ def _statuses_until_green(client: QdrantClient, name: str, other: str | None = N
 
 
 def test_hnsw_change_rebuilds_in_background_yellow_then_green(client: QdrantClient) -> None:
-    client.create_collection("other", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.create_collection(
+        "other", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+    )
     _fill(client, "big", n=20_000, dim=32)
     _statuses_until_green(client, "big")
     assert client.get_collection("big").indexed_vectors_count == 20_000
@@ -54,7 +56,9 @@ def test_hnsw_change_rebuilds_in_background_yellow_then_green(client: QdrantClie
     assert info.indexed_vectors_count == 20_000
 
 
-def test_grey_until_nudged_by_an_optimizers_patch(client: QdrantClient, qdrant_server: QdrantServerProcess) -> None:
+def test_grey_until_nudged_by_an_optimizers_patch(
+    client: QdrantClient, qdrant_server: QdrantServerProcess
+) -> None:
     _fill(client, "g", n=2_000, dim=16)
     _statuses_until_green(client, "g")
     qdrant_server.admin.pause_optimizers()
