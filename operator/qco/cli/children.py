@@ -40,6 +40,13 @@ class Child:
         threading.Thread(target=_echo_rest, args=(self.process.stdout,), daemon=True).start()
         return value
 
+    def start_quiet(self) -> None:
+        """Start a process that announces nothing; its output goes to our stderr."""
+        env = {**os.environ, **(self.env or {})}
+        self.process = subprocess.Popen(
+            list(self.argv), stdout=sys.stderr, env=env, start_new_session=True, text=True
+        )
+
     def alive(self) -> bool:
         """True while the process runs."""
         return self.process is not None and self.process.poll() is None

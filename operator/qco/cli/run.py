@@ -66,6 +66,12 @@ async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | No
         await start_metrics_server(runtime)
         logger.info("metrics and health on %s", runtime.metrics_url)
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # A private registry has none of kopf's default login handlers: in-cluster or KUBECONFIG.
+        info: kopf.ConnectionInfo | None = kopf.login_via_client(**kwargs)
+        return info
+
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await runtime.ctx.qdrant.close()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from qco.api.crdgen import generated_files
 from qco.cli.children import Child, ChildFailed, python_module
 
 STARTUP_TIMEOUT = 60.0
@@ -84,7 +85,17 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
         kube.start("kubeconfig:", STARTUP_TIMEOUT)
         print(f"kubeconfig: {kubeconfig}", flush=True)
 
-        if args.apply or args.wait:
+        crd_dir = _write_crds(data / "crds")
+        code = _apply(kubeconfig, [crd_dir])
+        if code:
+            return code
+        if not args.no_operator:
+            operator = Child(
+                "operator", python_module("qco", "run"), env=_operator_env(data, kubeconfig, qdrant_url, args)
+            )
+            children.append(operator)
+            operator.start_quiet()
+        if args.apply:
             code = _apply(kubeconfig, args.apply)
             if code:
                 return code
@@ -99,6 +110,30 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def _write_crds(directory: Path) -> Path:
+    # Generated from the models in this installation, so the sandbox never serves stale CRDs.
+    directory.mkdir(parents=True, exist_ok=True)
+    for relative, content in generated_files():
+        if relative.parts[0] == "crds":
+            (directory / relative.name).write_text(content)
+    return directory
+
+
+def _operator_env(data: Path, kubeconfig: Path, qdrant_url: str, args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "QCO_QDRANT_URL": qdrant_url,
+        "QCO_METRICS_PORT": "0",
+        "QCO_METRICS_HOST": "127.0.0.1",
+    }
+    if args.api_key:
+        key_file = data / "qdrant-api-key"
+        key_file.write_text(args.api_key)
+        key_file.chmod(0o600)
+        env["QCO_QDRANT_API_KEY_FILE"] = str(key_file)
+    return env
 
 
 def _kubectl(kubeconfig: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
