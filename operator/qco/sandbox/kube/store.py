@@ -27,6 +27,7 @@ class ObjectStore:
 
     def __init__(self, window: int = 10_000) -> None:
         self._objects: dict[tuple[str, str], dict[ObjectKey, dict[str, Any]]] = {}
+        self._namespaces: dict[str, dict[tuple[str, str], dict[str, dict[str, Any]]]] = {}
         self._resource_version = 1
         self.buses = EventBuses(window)
 
@@ -52,16 +53,26 @@ class ObjectStore:
 
     def list_objects(self, rt: ResourceType, namespace: str | None = None) -> list[dict[str, Any]]:
         """Stored objects of a resource, in one namespace or all (not copies)."""
-        objects = self._bucket(rt).values()
         if namespace is None:
-            return list(objects)
-        return [obj for obj in objects if obj["metadata"].get("namespace") == namespace]
+            return list(self._bucket(rt).values())
+        return list(self._in_namespace(rt.storage_key, namespace).values())
+
+    def _in_namespace(self, storage_key: tuple[str, str], namespace: str) -> dict[str, dict[str, Any]]:
+        # A per-namespace index keeps namespaced lists independent of the other namespaces' sizes.
+        index = self._namespaces.get(namespace)
+        if index is None:
+            index = self._namespaces[namespace] = {}
+        names = index.get(storage_key)
+        if names is None:
+            names = index[storage_key] = {}
+        return names
 
     def put(self, rt: ResourceType, obj: dict[str, Any], event_type: str) -> dict[str, Any]:
         """Store an object under a fresh resourceVersion and publish the event."""
         obj["metadata"]["resourceVersion"] = self.next_resource_version()
         meta = obj["metadata"]
         self._bucket(rt)[(meta.get("namespace") or "", meta["name"])] = obj
+        self._in_namespace(rt.storage_key, meta.get("namespace") or "")[meta["name"]] = obj
         self._publish(rt, event_type, obj)
         return obj
 
@@ -74,6 +85,7 @@ class ObjectStore:
         (e.g. the patch that removed the last finalizer).
         """
         obj = self._bucket(rt).pop((namespace or "", name), None)
+        self._in_namespace(rt.storage_key, namespace or "").pop(name, None)
         if obj is not None:
             obj = copy.deepcopy(final if final is not None else obj)
             obj["metadata"]["resourceVersion"] = self.next_resource_version()
@@ -102,4 +114,4 @@ class ObjectStore:
 
     def count_in_namespace(self, namespace: str) -> int:
         """How many objects still live in a namespace (a terminating namespace waits for zero)."""
-        return sum(1 for bucket in self._objects.values() for (ns, _) in bucket if ns == namespace)
+        return sum(len(names) for names in self._namespaces.get(namespace, {}).values())
