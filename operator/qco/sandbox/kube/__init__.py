@@ -4,6 +4,15 @@ kubectl and kopf work against it as against a cluster: discovery and CRD registr
 resourceVersion/generation, the status subresource, patches and server-side apply,
 selectors, watches with replay, finalizers, namespaces, schema and CEL validation, and
 server-side tables for printer columns.
+
+Known gaps against a real API server (by design, for a test double):
+- server-side apply does not detect conflicts between field managers (the last applier wins);
+- one stored version per CRD is assumed (no conversion webhooks; objects keep the written body);
+- core/v1 and events.k8s.io/v1 Events are stored separately;
+- protobuf request bodies are decoded only for Namespace, ConfigMap, Secret and ServiceAccount
+  (what `kubectl create <kind>` sends); other kinds must be sent as JSON/YAML (`kubectl apply`);
+- lists ignore `limit`/`continue` (everything comes in one page); no RBAC, no admission webhooks,
+  no controllers except namespace cleanup and ownerReference garbage collection.
 """
 
 from qco.sandbox.kube.kubeconfig import kubeconfig, write_kubeconfig

@@ -103,7 +103,8 @@ def columns_for(rt: ResourceType) -> list[dict[str, Any]]:
     """Column definitions: Name, then the CRD's printer columns (or the built-in's), then Age."""
     if rt.printer_columns:
         return [dict(_NAME_COLUMN), *[dict(c) for c in rt.printer_columns]]
-    return [dict(_NAME_COLUMN), *_BUILTIN_COLUMNS.get(rt.plural, []), dict(_AGE_COLUMN)]
+    age = [] if rt.plural == "customresourcedefinitions" else [dict(_AGE_COLUMN)]  # it has "Created At"
+    return [dict(_NAME_COLUMN), *_BUILTIN_COLUMNS.get(rt.plural, []), *age]
 
 
 def _cell(obj: dict[str, Any], column: dict[str, Any]) -> Any:
