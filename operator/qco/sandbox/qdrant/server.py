@@ -57,13 +57,17 @@ class QdrantSandbox:
         """Load collections from the data dir and start listening."""
         if self.config.data_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="qco-qdrant-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._registry = Registry(self.data_dir)
-        self._registry.load()
-        self._runner = web.AppRunner(build_app(self._registry, self.config.api_key), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._registry = Registry(self.data_dir)
+            self._registry.load()
+            self._runner = web.AppRunner(build_app(self._registry, self.config.api_key), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.host, self.config.port)
+            await site.start()
+        except BaseException:
+            await self.stop()  # e.g. the port is taken: do not leave a temp dir or open shards behind
+            raise
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self._port = sockets[0].getsockname()[1] if sockets else self.config.port
