@@ -1,4 +1,4 @@
-# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
+# ruff: noqa: E501 - one table row per line reads better than wrapped rows
 """Table-driven: immutables, ownership and adoption, vectors, payload indexes, aliases, grey, paused."""
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ OWNERSHIP: list[tuple[str, OwnerStamp | None, str, dict[str, bool], type | None,
     ("younger owner loses", YOUNGER, "IfCompatible", {}, None, YOUNGER.ref),
     ("gone owner: adopt", OLDER, "IfCompatible", {OLDER.ref: False}, None, OLDER.ref),
     ("gone owner: Never", OLDER, "Never", {OLDER.ref: False}, AdoptionRefused, None),
-    ("tie on time: smaller uid wins", OwnerStamp("o", "t", "uid-0", "2026-01-02T00:00:00Z"), "IfCompatible", {},
-     ResourceConflict, None),
-    ("tie on time: larger uid loses", OwnerStamp("o", "t", "uid-2", "2026-01-02T00:00:00Z"), "IfCompatible", {},
-     None, "o/t/uid-2"),
+    ("tie on time: the owner with a smaller uid keeps it", OwnerStamp("o", "t", "uid-0", "2026-01-02T00:00:00Z"),
+     "IfCompatible", {}, ResourceConflict, None),
+    ("tie on time: the owner with a larger uid keeps it too", OwnerStamp("o", "t", "uid-2", "2026-01-02T00:00:00Z"),
+     "IfCompatible", {}, ResourceConflict, None),
 ]  # fmt: skip
 
 

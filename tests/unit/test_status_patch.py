@@ -45,7 +45,9 @@ def test_status_merge_patch_table(current: Any, desired: Any, expected: Any) -> 
 json_scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3)
 json_values = st.recursive(
     json_scalars.filter(lambda v: v is not None),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3)
+    ),
     max_leaves=10,
 )
 statuses = st.dictionaries(st.text(max_size=2), json_values, max_size=4)

@@ -45,14 +45,14 @@ class OwnerStamp:
         return f"{self.namespace}/{self.name}/{self.uid}"
 
     def is_older_than(self, other: OwnerStamp) -> bool:
-        """The conflict rule: the oldest creationTimestamp wins; on a tie the smaller uid wins.
+        """The conflict rule: strictly the oldest creationTimestamp wins.
 
+        Timestamps have one-second granularity, so two resources applied together often tie;
+        on a tie the current owner keeps the collection (no flapping, no surprise takeover).
         RFC 3339 timestamps as Kubernetes writes them (UTC, `Z`) sort correctly as strings.
         A stamp without a timestamp counts as the youngest.
         """
-        mine = (self.created or "~", self.uid)
-        theirs = (other.created or "~", other.uid)
-        return mine < theirs
+        return (self.created or "~") < (other.created or "~")
 
 
 def build_stamp_metadata(stamp: OwnerStamp) -> dict[str, Any]:
