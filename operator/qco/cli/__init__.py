@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # Imported lazily so `qco crds` does not pay for the sandbox's engine and vice versa.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "crds": ("qco.cli.crds", "Write the CRD manifests generated from qco.api (crds/ and the chart's copy)."),
+    "docs": ("qco.cli.docs", "Write the generated docs (CRD reference, configuration, chart README)."),
     "run": ("qco.cli.run", "Run the operator (configured by QCO_ environment variables)."),
     "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
 }
