@@ -45,7 +45,9 @@ ALL_FEATURES: dict[str, Any] = {
         "enabled": True,
         "apiServerCidrs": ["10.0.0.1/32"],
         "qdrantPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "qdrant"}}}],
-        "metricsFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "metricsFrom": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+        ],
     },
     "collections": [
         {

@@ -27,7 +27,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 }
 
 #: Resources that exist per namespace: cluster-wide grants on them only when watching the cluster.
-NAMESPACED_RESOURCES = {r for (_, r) in ALLOWED} - {"namespaces", "customresourcedefinitions", "clusterkopfpeerings"}
+NAMESPACED_RESOURCES = {r for (_, r) in ALLOWED} - {
+    "namespaces",
+    "customresourcedefinitions",
+    "clusterkopfpeerings",
+}
 
 
 def _grants(rules: list[dict[str, Any]]) -> list[tuple[str, str, str, tuple[str, ...]]]:
@@ -41,7 +45,9 @@ def _grants(rules: list[dict[str, Any]]) -> list[tuple[str, str, str, tuple[str,
     return grants
 
 
-@pytest.mark.parametrize("values", [{}, ALL_FEATURES, NAMESPACED], ids=["defaults", "all-features", "namespaced"])
+@pytest.mark.parametrize(
+    "values", [{}, ALL_FEATURES, NAMESPACED], ids=["defaults", "all-features", "namespaced"]
+)
 def test_rbac_grants_nothing_beyond_the_allow_list(values: dict[str, Any]) -> None:
     objects = render(values)
     roles = only(objects, "ClusterRole") + only(objects, "Role")
@@ -49,7 +55,9 @@ def test_rbac_grants_nothing_beyond_the_allow_list(values: dict[str, Any]) -> No
     for role in roles:
         for group, resource, verb, _ in _grants(role["rules"]):
             assert "*" not in (group, resource, verb), role["metadata"]["name"]
-            assert verb in ALLOWED.get((group, resource), set()), f"{role['kind']} grants {verb} {resource}.{group}"
+            assert verb in ALLOWED.get((group, resource), set()), (
+                f"{role['kind']} grants {verb} {resource}.{group}"
+            )
 
 
 def test_cluster_wide_mode_uses_one_cluster_role() -> None:
