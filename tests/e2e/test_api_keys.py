@@ -1,0 +1,84 @@
+"""API keys: from the operator's key file or a referenced Secret; never in status, events or logs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import Sandbox, collection_manifest, start_sandbox, stop_sandbox
+
+pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
+
+KEY = "s3cr3t-key-for-qco-tests"
+VECTOR = {"": {"size": 4, "distance": "Dot"}}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("keyed"), api_key=KEY)
+    try:
+        yield running
+    finally:
+        assert stop_sandbox(running) == 0
+
+
+def _secret(name: str, value: str) -> str:
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "default"},
+         "stringData": {"api-key": value}}
+    )  # fmt: skip
+
+
+def test_default_key_file_is_used(keyed: Sandbox, unique: str) -> None:
+    keyed.apply(collection_manifest(f"default-key-{unique}", {"vectors": VECTOR}))
+    keyed.wait_ready(f"default-key-{unique}")
+    assert keyed.qdrant().collection_exists(f"default-key-{unique}")
+
+
+def test_secret_reference_missing_then_created(keyed: Sandbox, unique: str) -> None:
+    name = f"secret-{unique}"
+    connection = {"url": keyed.qdrant_url, "apiKeySecretRef": {"name": f"qdrant-{unique}", "key": "api-key"}}
+    keyed.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
+    obj = keyed.wait_for(name, lambda o: _reason(o, "Stalled") == "SecretNotFound")
+    assert f"qdrant-{unique}" in _message(obj, "Stalled")
+
+    keyed.apply(_secret(f"qdrant-{unique}", KEY))
+    keyed.kubectl("annotate", "qc", name, f"qco.dev/reconcile-requested-at={time.time()}")
+    keyed.wait_ready(name)
+
+
+def test_wrong_key_is_stalled_with_the_fix(keyed: Sandbox, unique: str) -> None:
+    name = f"wrongkey-{unique}"
+    keyed.apply(_secret(f"wrong-{unique}", "not-the-key"))
+    connection = {"url": keyed.qdrant_url, "apiKeySecretRef": {"name": f"wrong-{unique}"}}
+    keyed.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
+    obj = keyed.wait_for(name, lambda o: _reason(o, "Stalled") == "QdrantUnauthorized")
+    assert "apiKeySecretRef" in _message(obj, "Stalled")
+
+
+def test_keys_never_appear_in_status_events_or_logs(keyed: Sandbox) -> None:
+    everything = keyed.kubectl("get", "qc,events", "-A", "-o", "json").stdout
+    assert "qco.dev/v1alpha1" in everything
+    assert KEY not in everything
+    assert "not-the-key" not in everything
+    log = keyed.operator_log()
+    assert "Initial authentication has finished" in log
+    assert KEY not in log
+    assert "not-the-key" not in log
+
+
+def _cond(obj: dict, type_: str) -> dict | None:  # type: ignore[type-arg]
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), None)
+
+
+def _reason(obj: dict, type_: str) -> str | None:  # type: ignore[type-arg]
+    cond = _cond(obj, type_)
+    return cond["reason"] if cond else None
+
+
+def _message(obj: dict, type_: str) -> str:  # type: ignore[type-arg]
+    cond = _cond(obj, type_)
+    return str(cond["message"]) if cond else ""

@@ -1,0 +1,90 @@
+"""`qco sandbox`, the README's first command: both lines, --apply/--wait, clean shutdown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e.conftest import ROOT, start_sandbox
+
+
+def test_readme_command_shows_a_ready_collection(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "qco sandbox --apply examples/quickstart.yaml --wait" in readme
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qco",
+            "sandbox",
+            "--qdrant-port",
+            "0",
+            "--apply",
+            "examples/quickstart.yaml",
+            "--wait",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("qdrant: http://127.0.0.1:")
+    assert lines[1].startswith("kubeconfig: ")
+    header, row = lines[2].split(), lines[3].split()
+    assert header[:5] == ["NAME", "READY", "REASON", "COLLECTION", "STATUS"]
+    assert row[:5] == ["quickstart", "True", "Synced", "quickstart", "green"]
+
+
+def test_wait_fails_with_exit_1_when_not_ready(tmp_path: Path) -> None:
+    manifest = tmp_path / "bad.yaml"
+    spec = {"vectors": {"": {"size": 4, "distance": "Dot"}}, "connection": {"url": "http://127.0.0.1:9"}}
+    manifest.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "qco.dev/v1alpha1",
+                "kind": "QdrantCollection",
+                "metadata": {"name": "nowhere"},
+                "spec": spec,
+            }
+        )
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qco",
+            "sandbox",
+            "--qdrant-port",
+            "0",
+            "--apply",
+            str(manifest),
+            "--wait",
+            "--timeout",
+            "8",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 1
+    assert "nowhere" in result.stdout
+    assert "QdrantUnreachable" in result.stdout
+
+
+def test_interrupt_shuts_everything_down(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path)
+    assert httpx.get(f"{sandbox.qdrant_url}/readyz", timeout=10).status_code == 200
+    sandbox.kubectl("get", "crd", "qdrantcollections.qco.dev")
+    sandbox.process.send_signal(2)
+    assert sandbox.process.wait(60) == 0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{sandbox.qdrant_url}/readyz", timeout=5)
+    assert "Traceback" not in sandbox.operator_log()
