@@ -12,6 +12,8 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "crds": ("qco.cli.crds", "Write the CRD manifests generated from qco.api (crds/ and the chart's copy)."),
     "docs": ("qco.cli.docs", "Write the generated docs (CRD reference, configuration, chart README)."),
+    "plan": ("qco.cli.plan", "Print what qco would change in a Qdrant for QdrantCollection manifests."),
+    "apply": ("qco.cli.apply", "Make a Qdrant match QdrantCollection manifests, without Kubernetes."),
     "run": ("qco.cli.run", "Run the operator (configured by QCO_ environment variables)."),
     "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
 }

@@ -15,9 +15,13 @@ PLURALS = {"QdrantCollection": "qdrantcollections", "CollectionDeployment": "col
 
 
 async def observe_collection(
-    gateway: QdrantGateway, kube: KubeClient, desired: DesiredCollection
+    gateway: QdrantGateway, kube: KubeClient | None, desired: DesiredCollection
 ) -> ObservedCollection:
-    """Everything `plan_collection_changes` needs about the live collection."""
+    """Everything `plan_collection_changes` needs about the live collection.
+
+    Without Kubernetes (`kube` None, as in `qco plan`), owners named by foreign stamps are
+    assumed to exist: the planner then never takes a collection or alias from them.
+    """
     name = desired.collection_name
     info = await gateway.get_collection(name)
     stamp = parse_owner_stamp(info.config.metadata) if info is not None else None
@@ -38,7 +42,7 @@ async def observe_collection(
     existing: dict[str, bool] = {}
     foreign = [s for s in (stamp, *target_stamps.values()) if s is not None and s.uid != desired.identity.uid]
     for other in foreign:
-        if other.ref not in existing:
+        if kube is not None and other.ref not in existing:
             existing[other.ref] = await _owner_exists(kube, other)
     return ObservedCollection(info, aliases, target_stamps, existing)
 
