@@ -142,12 +142,12 @@ def test_degraded_message_names_the_reason() -> None:
 
 STALLED_REASONS = (
     "ImmutableFieldChanged", "ResourceConflict", "AdoptionRefused", "AliasConflict", "InvalidSpec",
-    "SecretNotFound", "QdrantUnauthorized", "QdrantRejected", "CollectionRed",
+    "NoQdrantConnection", "SecretNotFound", "QdrantUnauthorized", "QdrantRejected", "CollectionRed",
 )  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("reason", "stalled"), [*((r, True) for r in STALLED_REASONS), ("NoQdrantConnection", False)]
+    ("reason", "stalled"), [*((r, True) for r in STALLED_REASONS), ("QdrantUnreachable", False)]
 )
 def test_statuses_built_by_the_operator(reason: str, stalled: bool) -> None:
     # The operator's own status builder, so the samples above cannot drift from what qco writes.
