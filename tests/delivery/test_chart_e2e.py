@@ -185,7 +185,7 @@ def test_chart_installs_an_operator_that_reconciles_collections_from_values(
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
-        client = QdrantClient(url=qdrant.url, api_key=API_KEY)
+        client = QdrantClient(url=qdrant.url, api_key=API_KEY, check_compatibility=False)
     try:
         info = client.get_collection("chart_docs_v1")
         aliases = [a.alias_name for a in client.get_collection_aliases("chart_docs_v1").aliases]

@@ -13,7 +13,7 @@ from tests.plugins.qdrant_server import QdrantServerProcess
 @pytest.fixture
 def client(qdrant_server: QdrantServerProcess) -> Iterator[QdrantClient]:
     """The unmodified qdrant-client over REST against a fresh server."""
-    qdrant = QdrantClient(url=qdrant_server.url, prefer_grpc=False, timeout=60)
+    qdrant = QdrantClient(url=qdrant_server.url, prefer_grpc=False, check_compatibility=False, timeout=60)
     yield qdrant
     qdrant.close()
 
@@ -21,6 +21,8 @@ def client(qdrant_server: QdrantServerProcess) -> Iterator[QdrantClient]:
 @pytest.fixture
 async def aclient(qdrant_server: QdrantServerProcess) -> AsyncIterator[AsyncQdrantClient]:
     """The unmodified async qdrant-client over REST."""
-    qdrant = AsyncQdrantClient(url=qdrant_server.url, prefer_grpc=False, timeout=60)
+    qdrant = AsyncQdrantClient(
+        url=qdrant_server.url, prefer_grpc=False, check_compatibility=False, timeout=60
+    )
     yield qdrant
     await qdrant.close()
