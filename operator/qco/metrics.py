@@ -41,3 +41,9 @@ class Metrics:
             ["kind", "condition"],
             registry=self.registry,
         )
+        self.collections_by_status = Gauge(
+            "qco_collection_status",
+            "QdrantCollections by the colour Qdrant last reported (green, yellow, grey, red, missing).",
+            ["status"],
+            registry=self.registry,
+        )

@@ -106,3 +106,4 @@ def test_metrics_and_health_endpoints(sandbox: Sandbox, unique: str) -> None:
     assert 'qco_reconciles_total{kind="QdrantCollection",result="ok"}' in text
     assert 'qco_qdrant_request_duration_seconds_count{operation="create_collection",outcome="ok"}' in text
     assert 'qco_objects{condition="Ready",kind="QdrantCollection"}' in text
+    assert re.search(r'^qco_collection_status\{status="green"\} [1-9]', text, re.MULTILINE)

@@ -45,7 +45,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
                 wakeup.clear()
                 runtime.seen_annotations[uid] = _wake_annotations(body)
                 result = await reconcile_collection(runtime.ctx, body, logger)
-                runtime.record_condition(KIND, uid, "Ready" if result.ready else "Reconciling")
+                runtime.record(KIND, uid, result.condition, result.colour)
                 await _sleep_until_due(wakeup, stopped, _next_delay(result))
         finally:
             runtime.wakeups.pop(uid, None)
@@ -55,7 +55,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
     async def collection_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
         runtime: Runtime = memo.runtime
         await finalize_collection(runtime.ctx, body, logger)
-        runtime.record_condition(KIND, str(body.metadata.uid), None)
+        runtime.record(KIND, str(body.metadata.uid), None)
 
 
 def _wake_annotations(body: kopf.Body) -> dict[str, str | None]:

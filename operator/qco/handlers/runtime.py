@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Runtime:
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     seen_annotations: dict[str, dict[str, str | None]] = field(default_factory=dict)
     conditions: dict[tuple[str, str], str] = field(default_factory=dict)
+    colours: dict[str, str] = field(default_factory=dict)
     metrics_server: web.AppRunner | None = None
     metrics_url: str | None = None
 
@@ -36,19 +38,26 @@ class Runtime:
         """The wake-up event of one object's reconcile loop."""
         return self.wakeups.setdefault(uid, asyncio.Event())
 
-    def record_condition(self, kind: str, uid: str, condition: str | None) -> None:
-        """Track which condition each object is in, for the `qco_objects` gauge."""
+    def record(self, kind: str, uid: str, condition: str | None, colour: str | None = None) -> None:
+        """Track each object's condition (and a collection's colour) for the `qco_objects` and
+        `qco_collection_status` gauges; None forgets the object."""
         key = (kind, uid)
         if condition is None:
             self.conditions.pop(key, None)
+            self.colours.pop(uid, None)
         else:
             self.conditions[key] = condition
+            if colour is not None:
+                self.colours[uid] = colour
         counts: dict[str, int] = {}
         for (k, _), value in self.conditions.items():
             if k == kind:
                 counts[value] = counts.get(value, 0) + 1
         for name in ("Ready", "Reconciling", "Stalled", "Paused"):
             self.ctx.metrics.objects_by_condition.labels(kind, name).set(counts.get(name, 0))
+        colours = list(self.colours.values())
+        for name in ("green", "yellow", "grey", "red", "missing"):
+            self.ctx.metrics.collections_by_status.labels(name).set(colours.count(name))
 
 
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
@@ -66,6 +75,9 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorS
     if operator_settings.peering_name:
         settings.peering.name = operator_settings.peering_name
         settings.peering.mandatory = True
+        # kopf pauses every operator that sees a live peer of equal priority: a random priority
+        # per replica lets exactly one (the highest) run while the others stand by.
+        settings.peering.priority = random.randint(1, 2**31 - 1)
     else:
         settings.peering.standalone = True
 

@@ -44,7 +44,8 @@ class PassResult:
 
     drift_interval: float
     retry_after: float | None = None
-    ready: bool = False
+    condition: str = "Reconciling"  # Ready, Reconciling, Stalled or Paused: for the objects gauge
+    colour: str | None = None  # what Qdrant last reported, for the collection status gauge
 
 
 async def reconcile_collection(
@@ -59,7 +60,7 @@ async def reconcile_collection(
     except ValidationError as exc:
         await _report(ctx, body, outcome_for_failure("InvalidSpec", _validation_message(exc), stalled=True))
         _count(ctx, "stalled", started)
-        return PassResult(default_interval)
+        return PassResult(default_interval, condition="Stalled")
     interval = parse_duration(spec.drift_interval) or default_interval
     annotations = body.get("metadata", {}).get("annotations") or {}
     desired = DesiredCollection(spec, identity, annotations.get(PAUSED_ANNOTATION) == "true")
@@ -79,7 +80,7 @@ async def reconcile_collection(
     except ConnectionProblem as exc:
         await _report(ctx, body, outcome_for_failure(exc.reason, str(exc), stalled=True))
         _count(ctx, "stalled", started)
-        return PassResult(interval, retry_after=ctx_retry(exc.kind))
+        return PassResult(interval, retry_after=ctx_retry(exc.kind), condition="Stalled")
     except Exception as exc:
         failure = classify(exc)
         if failure.kind is FailureKind.UNKNOWN:
@@ -89,7 +90,9 @@ async def reconcile_collection(
         stalled = failure.kind is FailureKind.INVALID
         await _report(ctx, body, outcome_for_failure(failure.reason, failure.message, stalled))
         _count(ctx, "stalled" if stalled else "retry", started)
-        return PassResult(interval, retry_after=failure.retry_after)
+        return PassResult(
+            interval, retry_after=failure.retry_after, condition="Stalled" if stalled else "Reconciling"
+        )
     await _report(ctx, body, outcome)
     result = "stalled" if outcome.stalled.status == "True" else "ok"
     _count(ctx, result, started)
@@ -97,8 +100,17 @@ async def reconcile_collection(
     return PassResult(
         interval,
         retry_after=OPTIMIZING_POLL_SECONDS if optimizing else None,
-        ready=outcome.ready.status == "True",
+        condition=_gauge_condition(outcome),
+        colour=str(outcome.info.status.value) if outcome.info is not None else "missing",
     )
+
+
+def _gauge_condition(outcome: PassOutcome) -> str:
+    if outcome.stalled.status == "True":
+        return "Stalled"
+    if outcome.ready.status == "True":
+        return "Ready"
+    return "Paused" if outcome.ready.reason == "Paused" else "Reconciling"
 
 
 def ctx_retry(kind: FailureKind) -> float:
