@@ -1,4 +1,4 @@
-# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
+# ruff: noqa: E501 - one table row per line reads better than wrapped rows
 """The generated CRD: equal to the committed files, structural, and accepting exactly the valid specs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# ruff: noqa: E501, PT018 - one table row per line reads better than wrapped rows
+# ruff: noqa: E501 - one table row per line reads better than wrapped rows
 """Table-driven: every managed field is created, left alone when it matches, and corrected when it drifts."""
 
 from __future__ import annotations
