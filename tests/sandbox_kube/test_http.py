@@ -128,3 +128,22 @@ def test_module_entry_point_prints_kubeconfig_and_exits_cleanly(tmp_path: Path) 
         process.kill()
     assert process.returncode == 0, err
     assert out == ""  # exactly one line in total
+
+
+async def test_request_counters_per_call_kind_and_reset(client: httpx.AsyncClient) -> None:
+    await client.delete("/_sandbox/requests")
+    await client.post(CM, json={"metadata": {"name": "counted"}})
+    await client.get(f"{CM}/counted")
+    await client.get(CM)
+    await client.patch(
+        f"{CM}/counted", json={"data": {"k": "v"}}, headers={"Content-Type": "application/merge-patch+json"}
+    )
+    counts = (await client.get("/_sandbox/requests")).json()["counts"]
+    assert counts == {
+        "POST configmaps": 1,
+        "GET get configmaps": 1,
+        "GET list configmaps": 1,
+        "PATCH configmaps": 1,
+    }
+    await client.delete("/_sandbox/requests")
+    assert (await client.get("/_sandbox/requests")).json()["counts"] == {}

@@ -9,6 +9,7 @@ Routing here is a path split plus dictionary look-ups, so latency stays flat.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import dataclasses
 import json
@@ -71,6 +72,18 @@ def parse_route(path: str) -> Route | None:
     )
 
 
+def _request_key(raw: aiohttp.web.BaseRequest) -> str:
+    """`METHOD [get|list|watch] resource`, e.g. `GET watch qdrantcollections`, `PATCH configmaps`."""
+    route = parse_route(raw.path)
+    if route is None or route.plural is None:
+        return f"{raw.method} discovery"
+    resource = route.plural + (f"/{route.subresource}" if route.subresource else "")
+    if raw.method == "GET":
+        verb = "watch" if raw.query.get("watch") in ("true", "1") else ("get" if route.name else "list")
+        return f"GET {verb} {resource}"
+    return f"{raw.method} {resource}"
+
+
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> aiohttp.web.Response:
     headers = {"Warning": ", ".join(f'299 - "{w}"' for w in warnings)} if warnings else None
     return aiohttp.web.Response(
@@ -85,6 +98,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
         super().__init__()
         self.api = KubeApi(store=ObjectStore(history_window))
         self._closing = False
+        # Request counts since start or the last reset, served on /_sandbox/requests (as the
+        # Qdrant stand-in does) so benchmarks can measure an operator's steady-state traffic.
+        self.request_counts: collections.Counter[str] = collections.Counter()
 
     @property
     def store(self) -> ObjectStore:
@@ -98,6 +114,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         """Serve one request (the aiohttp low-level server calls this)."""
+        if raw.path == "/_sandbox/requests":
+            if raw.method == "DELETE":
+                self.request_counts.clear()
+            return _json({"counts": dict(self.request_counts)})
+        self.request_counts[_request_key(raw)] += 1
         try:
             return await self._dispatch(raw)
         except errors.ApiError as exc:
