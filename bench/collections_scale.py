@@ -12,6 +12,7 @@ Usage: python bench/collections_scale.py [N ...]   (default: 100 1000)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -81,19 +82,34 @@ async def create_objects(kube: str, names: list[str]) -> None:
         await asyncio.gather(*(create(n) for n in names))
 
 
-async def count_ready(kube: str, prefix: str) -> int:
-    async with httpx.AsyncClient(timeout=60) as http:
-        items = (await http.get(f"{kube}/apis/qco.dev/v1alpha1/namespaces/default/qdrantcollections")).json()[
-            "items"
-        ]
-    return sum(
-        1
-        for o in items
-        if o["metadata"]["name"].startswith(prefix)
-        and any(
-            c["type"] == "Ready" and c["status"] == "True" for c in o.get("status", {}).get("conditions", [])
-        )
-    )
+def _is_ready(obj: dict[str, Any]) -> bool:
+    conditions = obj.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+async def wait_all_ready(kube: str, names: list[str], limit_seconds: float = 600) -> None:
+    """Follow one watch (as kubectl wait does) rather than re-listing N objects: polling would
+    load the emulator on the same 2 cores and inflate the figure being measured."""
+    url = f"{kube}/apis/qco.dev/v1alpha1/namespaces/default/qdrantcollections"
+    pending = set(names)
+    async with httpx.AsyncClient(timeout=limit_seconds) as http:
+        listing = (await http.get(url)).json()
+        pending -= {o["metadata"]["name"] for o in listing["items"] if _is_ready(o)}
+        version = listing["metadata"]["resourceVersion"]
+        async with asyncio.timeout(limit_seconds):
+            while pending:
+                params = {"watch": "true", "resourceVersion": version, "timeoutSeconds": "60"}
+                async with http.stream("GET", url, params=params) as response:
+                    async for line in response.aiter_lines():
+                        if not line:
+                            continue
+                        event = json.loads(line)
+                        obj = event["object"]
+                        version = obj["metadata"].get("resourceVersion", version)
+                        if _is_ready(obj):
+                            pending.discard(obj["metadata"]["name"])
+                        if not pending:
+                            return
 
 
 async def bare_client_floor(qdrant: str, n: int, prefix: str) -> float:
@@ -130,10 +146,7 @@ async def measure(n: int) -> dict[str, float]:
             names = [f"{prefix}{i}" for i in range(n)]
             started = time.monotonic()
             await create_objects(kube, names)
-            while await count_ready(kube, prefix) < n:
-                if time.monotonic() - started > 600:
-                    raise RuntimeError("not all Ready within 600 s")
-                await asyncio.sleep(0.5)
+            await wait_all_ready(kube, names)
             ready_seconds = time.monotonic() - started
 
             # Steady state: let the first drift passes settle, then count over two intervals.

@@ -30,7 +30,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
     async def collection_event(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         runtime: Runtime = memo.runtime
         uid = str(body.metadata.uid)
-        if _needs_pass(body, runtime.seen_annotations.get(uid, {})):
+        if _needs_pass(body, runtime.seen.get(uid)):
             runtime.wakeup(uid).set()
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=5.0)
@@ -43,13 +43,13 @@ def register(registry: kopf.OperatorRegistry) -> None:
         try:
             while not stopped:
                 wakeup.clear()
-                runtime.seen_annotations[uid] = _wake_annotations(body)
+                runtime.seen[uid] = _seen(body)
                 result = await reconcile_collection(runtime.ctx, body, logger)
                 runtime.record(KIND, uid, result.condition, result.colour)
                 await _sleep_until_due(wakeup, stopped, _next_delay(result))
         finally:
             runtime.wakeups.pop(uid, None)
-            runtime.seen_annotations.pop(uid, None)
+            runtime.seen.pop(uid, None)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def collection_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
@@ -58,17 +58,18 @@ def register(registry: kopf.OperatorRegistry) -> None:
         runtime.record(KIND, str(body.metadata.uid), None)
 
 
-def _wake_annotations(body: kopf.Body) -> dict[str, str | None]:
+def _seen(body: kopf.Body) -> tuple[object, dict[str, str | None]]:
+    """What a pass works from: the generation and the annotations that steer it."""
     annotations = body.metadata.annotations
-    return {key: annotations.get(key) for key in WAKE_ANNOTATIONS}
+    return body.metadata.get("generation"), {key: annotations.get(key) for key in WAKE_ANNOTATIONS}
 
 
-def _needs_pass(body: kopf.Body, seen: dict[str, str | None]) -> bool:
-    # Wake the loop only for what a user changed; our own status patches do not qualify.
-    status = body.get("status") or {}
-    if body.metadata.get("generation") != status.get("observedGeneration"):
+def _needs_pass(body: kopf.Body, seen: tuple[object, dict[str, str | None]] | None) -> bool:
+    # Wake the loop only for what a user changed since the last pass began: our own status
+    # patches and kopf's finalizer patch change neither the generation nor these annotations.
+    if seen is None:
         return True
-    return _wake_annotations(body) != seen
+    return _seen(body) != seen
 
 
 def _next_delay(result: PassResult) -> float:

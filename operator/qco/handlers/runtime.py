@@ -28,7 +28,7 @@ class Runtime:
     ctx: Context
     # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
-    seen_annotations: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    seen: dict[str, tuple[object, dict[str, str | None]]] = field(default_factory=dict)
     conditions: dict[tuple[str, str], str] = field(default_factory=dict)
     colours: dict[str, str] = field(default_factory=dict)
     metrics_server: web.AppRunner | None = None
@@ -71,7 +71,6 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorS
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    settings.batching.worker_limit = max(32, operator_settings.max_concurrency_per_endpoint * 8)
     if operator_settings.peering_name:
         settings.peering.name = operator_settings.peering_name
         settings.peering.mandatory = True
