@@ -15,8 +15,10 @@ KINDS = ("QdrantCollection", "CollectionDeployment", "BackupSchedule", "CanaryRo
 
 
 def lua_script(kind: str) -> Path:
-    """The health script of one kind (the file docs/gitops.md and examples/argocd embed)."""
-    return GITOPS / f"health-{kind.lower()}.lua"
+    """The health script of a kind: one file serves all four (docs/gitops.md and examples/argocd
+    embed it)."""
+    del kind
+    return GITOPS / "health.lua"
 
 
 def argocd_health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:

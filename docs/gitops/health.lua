@@ -1,4 +1,5 @@
--- Argo CD health check for BackupSchedule (qco.dev/v1alpha1): resource.customizations.health.qco.dev_BackupSchedule
+-- Argo CD health check for every qco kind (qco.dev/v1alpha1): QdrantCollection, CollectionDeployment,
+-- BackupSchedule, CanaryRollout; set it as resource.customizations.health.qco.dev_<Kind> for each.
 -- qco writes kstatus-style status: observedGeneration and the conditions Ready, Reconciling,
 -- Stalled (and Paused). Lua 5.1 (Argo CD's gopher-lua): no goto, no integer division.
 local hs = { status = "Progressing", message = "Waiting for qco to reconcile" }
@@ -60,6 +61,9 @@ if ready ~= nil and ready.status == "True" then
   if ready.observedGeneration == nil or generation == nil or ready.observedGeneration >= generation then
     hs.status = "Healthy"
     hs.message = describe(ready, "Ready")
+    if status.collection ~= nil and status.collection.pointsCount ~= nil then
+      hs.message = hs.message .. " (" .. tostring(status.collection.pointsCount) .. " points)"
+    end
     return hs
   end
 end
