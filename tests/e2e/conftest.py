@@ -80,7 +80,7 @@ class Sandbox:
             f"--timeout={timeout}s",
         )
         return self.wait_for(
-            name, lambda o: _observed(o) and _condition(o, "Ready") == "True", namespace, timeout
+            name, lambda o: _observed(o) and status_of(o, "Ready") == "True", namespace, timeout
         )
 
     def wait_for(
@@ -120,11 +120,27 @@ class Sandbox:
         return self.log_path.read_text(errors="replace")
 
 
-def _condition(obj: dict[str, Any], type_: str) -> str | None:
-    for item in obj.get("status", {}).get("conditions", []):
-        if item["type"] == type_:
-            return str(item["status"])
-    return None
+def condition_of(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    """One condition of an object (as JSON), if present."""
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), None)
+
+
+def status_of(obj: dict[str, Any], type_: str) -> str | None:
+    """A condition's status ("True", "False", "Unknown"), if present."""
+    cond = condition_of(obj, type_)
+    return str(cond["status"]) if cond else None
+
+
+def reason_of(obj: dict[str, Any], type_: str) -> str | None:
+    """A condition's reason, if present."""
+    cond = condition_of(obj, type_)
+    return str(cond["reason"]) if cond else None
+
+
+def message_of(obj: dict[str, Any], type_: str) -> str:
+    """A condition's message ("" when absent)."""
+    cond = condition_of(obj, type_)
+    return str(cond["message"]) if cond else ""
 
 
 def _observed(obj: dict[str, Any]) -> bool:

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Sandbox, collection_manifest, start_sandbox, stop_sandbox
+from tests.e2e.conftest import (
+    Sandbox,
+    collection_manifest,
+    message_of,
+    reason_of,
+    start_sandbox,
+    stop_sandbox,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
 
@@ -42,8 +49,8 @@ def test_secret_reference_missing_then_created(keyed: Sandbox, unique: str) -> N
     name = f"secret-{unique}"
     connection = {"url": keyed.qdrant_url, "apiKeySecretRef": {"name": f"qdrant-{unique}", "key": "api-key"}}
     keyed.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
-    obj = keyed.wait_for(name, lambda o: _reason(o, "Stalled") == "SecretNotFound")
-    assert f"qdrant-{unique}" in _message(obj, "Stalled")
+    obj = keyed.wait_for(name, lambda o: reason_of(o, "Stalled") == "SecretNotFound")
+    assert f"qdrant-{unique}" in message_of(obj, "Stalled")
 
     keyed.apply(_secret(f"qdrant-{unique}", KEY))
     keyed.kubectl("annotate", "qc", name, f"qco.dev/reconcile-requested-at={time.time()}")
@@ -55,8 +62,8 @@ def test_wrong_key_is_stalled_with_the_fix(keyed: Sandbox, unique: str) -> None:
     keyed.apply(_secret(f"wrong-{unique}", "not-the-key"))
     connection = {"url": keyed.qdrant_url, "apiKeySecretRef": {"name": f"wrong-{unique}"}}
     keyed.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
-    obj = keyed.wait_for(name, lambda o: _reason(o, "Stalled") == "QdrantUnauthorized")
-    assert "apiKeySecretRef" in _message(obj, "Stalled")
+    obj = keyed.wait_for(name, lambda o: reason_of(o, "Stalled") == "QdrantUnauthorized")
+    assert "apiKeySecretRef" in message_of(obj, "Stalled")
 
 
 def test_keys_never_appear_in_status_events_or_logs(keyed: Sandbox) -> None:
@@ -68,17 +75,3 @@ def test_keys_never_appear_in_status_events_or_logs(keyed: Sandbox) -> None:
     assert "Initial authentication has finished" in log
     assert KEY not in log
     assert "not-the-key" not in log
-
-
-def _cond(obj: dict, type_: str) -> dict | None:  # type: ignore[type-arg]
-    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), None)
-
-
-def _reason(obj: dict, type_: str) -> str | None:  # type: ignore[type-arg]
-    cond = _cond(obj, type_)
-    return cond["reason"] if cond else None
-
-
-def _message(obj: dict, type_: str) -> str:  # type: ignore[type-arg]
-    cond = _cond(obj, type_)
-    return str(cond["message"]) if cond else ""

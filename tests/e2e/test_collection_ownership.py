@@ -6,7 +6,7 @@ import time
 
 from qdrant_client.http import models
 
-from tests.e2e.conftest import Sandbox, collection_manifest
+from tests.e2e.conftest import Sandbox, collection_manifest, message_of, reason_of, status_of
 
 VECTOR = {"": {"size": 8, "distance": "Cosine"}}
 
@@ -34,10 +34,10 @@ def test_incompatible_collection_is_not_adopted(sandbox: Sandbox, unique: str) -
         name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
     )
     sandbox.apply(collection_manifest(name, {"vectors": VECTOR}))
-    obj = sandbox.wait_for(name, lambda o: _reason(o, "Stalled") == "AdoptionRefused")
-    message = _message(obj, "Stalled")
+    obj = sandbox.wait_for(name, lambda o: reason_of(o, "Stalled") == "AdoptionRefused")
+    message = message_of(obj, "Stalled")
     assert "size" in message and "8" in message and "4" in message
-    assert _status(obj, "Ready") == "False"
+    assert status_of(obj, "Ready") == "False"
 
 
 def test_adoption_policy_never(sandbox: Sandbox, unique: str) -> None:
@@ -46,8 +46,8 @@ def test_adoption_policy_never(sandbox: Sandbox, unique: str) -> None:
         name, vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE)
     )
     sandbox.apply(collection_manifest(name, {"vectors": VECTOR, "adoptionPolicy": "Never"}))
-    obj = sandbox.wait_for(name, lambda o: _reason(o, "Stalled") == "AdoptionRefused")
-    assert "Never" in _message(obj, "Stalled")
+    obj = sandbox.wait_for(name, lambda o: reason_of(o, "Stalled") == "AdoptionRefused")
+    assert "Never" in message_of(obj, "Stalled")
     assert (sandbox.qdrant().get_collection(name).config.metadata or {}).get("qco.dev/owner") is None
 
 
@@ -60,10 +60,10 @@ def test_second_resource_for_the_same_collection_conflicts(sandbox: Sandbox, uni
             f"second-{unique}", {"collectionName": collection, "vectors": VECTOR, "hnsw": {"m": 4}}
         )
     )
-    obj = sandbox.wait_for(f"second-{unique}", lambda o: _reason(o, "Stalled") == "ResourceConflict")
-    assert f"default/first-{unique}" in _message(obj, "Stalled")
+    obj = sandbox.wait_for(f"second-{unique}", lambda o: reason_of(o, "Stalled") == "ResourceConflict")
+    assert f"default/first-{unique}" in message_of(obj, "Stalled")
     assert sandbox.qdrant().get_collection(collection).config.hnsw_config.m != 4
-    assert _status(sandbox.get(f"first-{unique}"), "Ready") == "True"
+    assert status_of(sandbox.get(f"first-{unique}"), "Ready") == "True"
 
 
 def test_alias_owned_by_another_resource_is_not_stolen(sandbox: Sandbox, unique: str) -> None:
@@ -71,8 +71,8 @@ def test_alias_owned_by_another_resource_is_not_stolen(sandbox: Sandbox, unique:
     sandbox.apply(collection_manifest(f"holder-{unique}", {"vectors": VECTOR, "aliases": [alias]}))
     sandbox.wait_ready(f"holder-{unique}")
     sandbox.apply(collection_manifest(f"thief-{unique}", {"vectors": VECTOR, "aliases": [alias]}))
-    obj = sandbox.wait_for(f"thief-{unique}", lambda o: _reason(o, "Stalled") == "AliasConflict")
-    assert f"holder-{unique}" in _message(obj, "Stalled")
+    obj = sandbox.wait_for(f"thief-{unique}", lambda o: reason_of(o, "Stalled") == "AliasConflict")
+    assert f"holder-{unique}" in message_of(obj, "Stalled")
     aliases = {a.alias_name: a.collection_name for a in sandbox.qdrant().get_aliases().aliases}
     assert aliases[alias] == f"holder-{unique}"
 
@@ -83,34 +83,15 @@ def test_paused_resource_writes_nothing_until_resumed(sandbox: Sandbox, unique: 
     sandbox.apply(collection_manifest(name, spec))
     sandbox.wait_ready(name)
     sandbox.kubectl("annotate", "qc", name, "qco.dev/paused=true")
-    sandbox.wait_for(name, lambda o: _status(o, "Paused") == "True")
+    sandbox.wait_for(name, lambda o: status_of(o, "Paused") == "True")
     spec["hnsw"] = {"m": 48}
     sandbox.apply(collection_manifest(name, spec, annotations={"qco.dev/paused": "true"}))
-    obj = sandbox.wait_for(name, lambda o: _reason(o, "Ready") == "Paused")
-    assert "hnsw" in _message(obj, "Ready")
+    obj = sandbox.wait_for(name, lambda o: reason_of(o, "Ready") == "Paused")
+    assert "hnsw" in message_of(obj, "Ready")
     time.sleep(1)
     assert sandbox.qdrant().get_collection(name).config.hnsw_config.m == 16
 
     sandbox.kubectl("annotate", "qc", name, "qco.dev/paused-")
     sandbox.wait_ready(name)
     assert sandbox.qdrant().get_collection(name).config.hnsw_config.m == 48
-    assert _status(sandbox.get(name), "Paused") is None
-
-
-def _cond(obj: dict, type_: str) -> dict | None:  # type: ignore[type-arg]
-    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), None)
-
-
-def _status(obj: dict, type_: str) -> str | None:  # type: ignore[type-arg]
-    cond = _cond(obj, type_)
-    return cond["status"] if cond else None
-
-
-def _reason(obj: dict, type_: str) -> str | None:  # type: ignore[type-arg]
-    cond = _cond(obj, type_)
-    return cond["reason"] if cond else None
-
-
-def _message(obj: dict, type_: str) -> str:  # type: ignore[type-arg]
-    cond = _cond(obj, type_)
-    return str(cond["message"]) if cond else ""
+    assert status_of(sandbox.get(name), "Paused") is None
