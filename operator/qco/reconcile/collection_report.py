@@ -9,7 +9,7 @@ from typing import Any
 from qdrant_client.http import models
 
 from qco.plan.actions import CollectionPlan
-from qco.reconcile.conditions import ConditionUpdate, merge_conditions
+from qco.reconcile.conditions import ConditionUpdate, Status, merge_conditions
 
 
 @dataclass(frozen=True)
@@ -32,80 +32,58 @@ def outcome_for_plan(
 ) -> PassOutcome:
     """Conditions for a pass that planned (and, unless paused, applied) `plan`, then saw `info`."""
     name = plan.collection_name
-    if plan.blockers:
-        first = plan.blockers[0]
-        message = " ".join(b.message() for b in plan.blockers)
-        return PassOutcome(
-            ready=ConditionUpdate("Ready", "False", first.reason, message),
-            reconciling=ConditionUpdate("Reconciling", "False", first.reason, ""),
-            stalled=ConditionUpdate("Stalled", "True", first.reason, message),
-            paused=_paused(plan),
-            info=info,
-            collection_name=name,
-            aliases=aliases,
-            changed=applied,
-        )
-    if plan.paused and plan.actions:
-        pending = "; ".join(plan.describe())
-        message = f"paused by annotation qco.dev/paused; pending: {pending}"
-        return PassOutcome(
-            ready=ConditionUpdate("Ready", "False", "Paused", message),
-            reconciling=ConditionUpdate("Reconciling", "False", "Paused", ""),
-            stalled=ConditionUpdate("Stalled", "False", "Paused", ""),
-            paused=_paused(plan),
-            info=info,
-            collection_name=name,
-            aliases=aliases,
-        )
     colour = str(info.status.value if info is not None else "missing")
-    if colour == "red":
-        error = _optimizer_error(info)
-        message = f"collection {name} is red: {error}"
-        return PassOutcome(
-            ready=ConditionUpdate("Ready", "False", "CollectionRed", message),
-            reconciling=ConditionUpdate("Reconciling", "False", "CollectionRed", ""),
-            stalled=ConditionUpdate("Stalled", "True", "CollectionRed", message),
-            paused=_paused(plan),
-            info=info,
-            collection_name=name,
-            aliases=aliases,
-            changed=applied,
+    if plan.blockers:
+        reason = plan.blockers[0].reason
+        message = " ".join(b.message() for b in plan.blockers)
+        ready, reconciling, stalled = _stalled(reason, message)
+    elif plan.paused and plan.actions:
+        message = f"paused by annotation qco.dev/paused; pending: {'; '.join(plan.describe())}"
+        ready, reconciling, stalled = _triple("False", "False", "False", "Paused", message, "", "")
+    elif colour == "red":
+        ready, reconciling, stalled = _stalled(
+            "CollectionRed", f"collection {name} is red: {_optimizer_error(info)}"
         )
-    if colour in ("yellow", "grey"):
+    elif colour in ("yellow", "grey"):
         message = f"collection {name} is {colour}: Qdrant is optimizing it to match the spec"
-        return PassOutcome(
-            ready=ConditionUpdate("Ready", "False", "Optimizing", message),
-            reconciling=ConditionUpdate("Reconciling", "True", "Optimizing", message),
-            stalled=ConditionUpdate("Stalled", "False", "Optimizing", ""),
-            paused=_paused(plan),
-            info=info,
-            collection_name=name,
-            aliases=aliases,
-            changed=applied,
-        )
+        ready, reconciling, stalled = _triple("False", "True", "False", "Optimizing", message, message, "")
+    else:
+        message = f"collection {name} matches the spec"
+        ready, reconciling, stalled = _triple("True", "False", "False", "Synced", message, "", "")
     return PassOutcome(
-        ready=ConditionUpdate("Ready", "True", "Synced", f"collection {name} matches the spec"),
-        reconciling=ConditionUpdate("Reconciling", "False", "Synced", ""),
-        stalled=ConditionUpdate("Stalled", "False", "Synced", ""),
+        ready=ready,
+        reconciling=reconciling,
+        stalled=stalled,
         paused=_paused(plan),
         info=info,
         collection_name=name,
         aliases=aliases,
-        changed=applied,
+        changed=applied and not plan.paused,
+    )
+
+
+def _stalled(reason: str, message: str) -> tuple[ConditionUpdate, ConditionUpdate, ConditionUpdate]:
+    return _triple("False", "False", "True", reason, message, "", message)
+
+
+def _triple(
+    ready: Status, reconciling: Status, stalled: Status, reason: str, *messages: str
+) -> tuple[ConditionUpdate, ConditionUpdate, ConditionUpdate]:
+    """Ready, Reconciling and Stalled sharing one reason (kstatus reads them together)."""
+    return (
+        ConditionUpdate("Ready", ready, reason, messages[0]),
+        ConditionUpdate("Reconciling", reconciling, reason, messages[1]),
+        ConditionUpdate("Stalled", stalled, reason, messages[2]),
     )
 
 
 def outcome_for_failure(reason: str, message: str, stalled: bool) -> PassOutcome:
     """Conditions for a pass that could not finish; `stalled` when a human must act."""
-    return PassOutcome(
-        ready=ConditionUpdate("Ready", "False", reason, message),
-        reconciling=ConditionUpdate(
-            "Reconciling", "False" if stalled else "True", reason, "" if stalled else message
-        ),
-        stalled=ConditionUpdate(
-            "Stalled", "True" if stalled else "False", reason, message if stalled else ""
-        ),
-    )
+    if stalled:
+        ready, reconciling, stalled_ = _stalled(reason, message)
+    else:
+        ready, reconciling, stalled_ = _triple("False", "True", "False", reason, message, message, "")
+    return PassOutcome(ready=ready, reconciling=reconciling, stalled=stalled_)
 
 
 def build_status(

@@ -1,0 +1,101 @@
+"""Small pure pieces of the runtime: settings, durations, the error classifier, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from qco.clients.errors import FailureKind, classify
+from qco.handlers.runtime import JsonFormatter
+from qco.reconcile.durations import parse_duration
+from qco.settings import OperatorSettings
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("60s", 60),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("1.5s", 1.5),
+        ("", None),
+        ("5", None),
+        ("5x", None),
+    ],
+)
+def test_parse_duration(text: str, seconds: float | None) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("  k3y\n")
+    monkeypatch.setenv("QCO_QDRANT_URL", "http://qdrant:6333")
+    monkeypatch.setenv("QCO_QDRANT_API_KEY_FILE", str(key_file))
+    monkeypatch.setenv("QCO_NAMESPACES", "team-a, team-b,")
+    monkeypatch.setenv("QCO_LOG_FORMAT", "json")
+    settings = OperatorSettings()
+    assert settings.namespaces == ["team-a", "team-b"]
+    assert settings.default_api_key() == "k3y"
+    assert "k3y" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("QCO_LOG_FORMAT", "xml"), ("QCO_MAX_CONCURRENCY_PER_ENDPOINT", "0")]
+)
+def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        OperatorSettings()
+    assert name.removeprefix("QCO_").lower() in str(error.value)
+
+
+def _response(status: int, body: bytes) -> UnexpectedResponse:
+    return UnexpectedResponse(status, "x", body, httpx.Headers())
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "reason"),
+    [
+        (_response(503, b'{"status":{"error":"busy"}}'), FailureKind.TRANSIENT, "QdrantUnavailable"),
+        (_response(429, b""), FailureKind.TRANSIENT, "QdrantUnavailable"),
+        (_response(409, b'{"status":{"error":"exists"}}'), FailureKind.TRANSIENT, "QdrantConflict"),
+        (_response(403, b""), FailureKind.INVALID, "QdrantUnauthorized"),
+        (_response(400, b'{"status":{"error":"bad size"}}'), FailureKind.INVALID, "QdrantRejected"),
+        (_response(418, b""), FailureKind.UNKNOWN, "QdrantError"),
+        (
+            ResponseHandlingException(httpx.ConnectError("refused")),
+            FailureKind.TRANSIENT,
+            "QdrantUnreachable",
+        ),
+        (httpx.ReadTimeout("slow"), FailureKind.TRANSIENT, "QdrantUnreachable"),
+        (TimeoutError(), FailureKind.TRANSIENT, "QdrantUnreachable"),
+        (KeyError("x"), FailureKind.UNKNOWN, "InternalError"),
+    ],
+)
+def test_error_classifier(exc: BaseException, kind: FailureKind, reason: str) -> None:
+    failure = classify(exc)
+    assert (failure.kind, failure.reason) == (kind, reason)
+    assert failure.retry_after > 0
+
+
+def test_qdrant_error_text_comes_from_its_envelope() -> None:
+    assert classify(_response(400, b'{"status":{"error":"Wrong input: bad size"}}')).message.endswith(
+        "Wrong input: bad size"
+    )
+
+
+def test_json_log_lines() -> None:
+    record = logging.LogRecord("qco", logging.WARNING, __file__, 1, "reconcile of %s failed", ("a/b",), None)
+    record.k8s_ref = {"namespace": "a", "name": "b", "uid": "u", "extra": "dropped"}
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "WARNING"
+    assert entry["message"] == "reconcile of a/b failed"
+    assert entry["object"] == {"namespace": "a", "name": "b", "uid": "u"}
