@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from qco.clients.errors import FailureKind, classify
+from qco.handlers.collection import _next_delay
 from qco.handlers.runtime import JsonFormatter
+from qco.reconcile.collection import PassResult
 from qco.reconcile.durations import parse_duration
 from qco.settings import OperatorSettings
 
@@ -99,3 +101,25 @@ def test_json_log_lines() -> None:
     assert entry["level"] == "WARNING"
     assert entry["message"] == "reconcile of a/b failed"
     assert entry["object"] == {"namespace": "a", "name": "b", "uid": "u"}
+
+
+@pytest.mark.parametrize(
+    ("result", "failures", "delay"),
+    [
+        (PassResult(60, 10.0, "Reconciling", failed=True), 1, 10.0),
+        (PassResult(60, 10.0, "Reconciling", failed=True), 2, 20.0),
+        (PassResult(60, 10.0, "Reconciling", failed=True), 9, 30.0),  # Qdrant's return is noticed quickly
+        (PassResult(60, 120.0, "Stalled", failed=True), 1, 120.0),
+        (PassResult(60, 120.0, "Stalled", failed=True), 3, 480.0),
+        (PassResult(60, 120.0, "Stalled", failed=True), 40, 600.0),  # slow, but never given up
+        (PassResult(60, 5.0, "Reconciling"), 0, 5.0),  # optimizing: a short poll
+    ],
+)
+def test_retry_backoff(result: PassResult, failures: int, delay: float) -> None:
+    assert _next_delay(result, failures) == delay
+
+
+def test_drift_interval_is_jittered() -> None:
+    delays = {_next_delay(PassResult(60), 0) for _ in range(50)}
+    assert all(54 <= d <= 66 for d in delays)
+    assert len(delays) > 1

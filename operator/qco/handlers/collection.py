@@ -21,6 +21,8 @@ from qco.reconcile.collection import PassResult, finalize_collection, reconcile_
 PLURAL = "qdrantcollections"
 KIND = "QdrantCollection"
 WAKE_ANNOTATIONS = ("qco.dev/reconcile-requested-at", "qco.dev/paused")
+MAX_RETRY_SECONDS = 600.0  # what a human must fix (Stalled): at least every 10 minutes
+MAX_TRANSIENT_RETRY_SECONDS = 30.0  # Qdrant down or busy: notice its return within 30 s
 
 
 def register(registry: kopf.OperatorRegistry) -> None:
@@ -41,12 +43,14 @@ def register(registry: kopf.OperatorRegistry) -> None:
         uid = str(body.metadata.uid)
         wakeup = runtime.wakeup(uid)
         try:
+            failures = 0
             while not stopped:
                 wakeup.clear()
                 runtime.seen[uid] = _seen(body)
                 result = await reconcile_collection(runtime.ctx, body, logger)
                 runtime.record(KIND, uid, result.condition, result.colour)
-                await _sleep_until_due(wakeup, stopped, _next_delay(result))
+                failures = failures + 1 if result.failed else 0
+                await _sleep_until_due(wakeup, stopped, _next_delay(result, failures))
         finally:
             runtime.wakeups.pop(uid, None)
             runtime.seen.pop(uid, None)
@@ -72,9 +76,12 @@ def _needs_pass(body: kopf.Body, seen: tuple[object, dict[str, str | None]] | No
     return _seen(body) != seen
 
 
-def _next_delay(result: PassResult) -> float:
+def _next_delay(result: PassResult, failures: int) -> float:
     if result.retry_after is not None:
-        return result.retry_after
+        # Repeated failures back off exponentially (no retry storm against a broken Qdrant),
+        # but never stop: a stalled object recovers on its own once the world is fixed.
+        cap = MAX_RETRY_SECONDS if result.condition == "Stalled" else MAX_TRANSIENT_RETRY_SECONDS
+        return min(result.retry_after * 2.0 ** max(0, failures - 1), max(cap, result.retry_after))
     # Jitter spreads the drift checks of many objects so they do not hit Qdrant in bursts.
     return result.drift_interval * random.uniform(0.9, 1.1)
 

@@ -16,7 +16,8 @@ from qdrant_client.http import models
 
 from qco.api.collection import QdrantCollectionSpec
 from qco.api.common import GROUP, VERSION
-from qco.clients.errors import FailureKind, classify
+from qco.clients.errors import INVALID_DELAY, FailureKind, classify
+from qco.clients.qdrant import Endpoint, QdrantGateway
 from qco.plan.actions import Action, CollectionPlan
 from qco.plan.collection import plan_collection_changes
 from qco.plan.inputs import DesiredCollection, ResourceIdentity
@@ -46,6 +47,7 @@ class PassResult:
     retry_after: float | None = None
     condition: str = "Reconciling"  # Ready, Reconciling, Stalled or Paused: for the objects gauge
     colour: str | None = None  # what Qdrant last reported, for the collection status gauge
+    failed: bool = False  # the pass could not finish: the caller backs off on repeats
 
 
 async def reconcile_collection(
@@ -80,7 +82,7 @@ async def reconcile_collection(
     except ConnectionProblem as exc:
         await _report(ctx, body, outcome_for_failure(exc.reason, str(exc), stalled=True))
         _count(ctx, "stalled", started)
-        return PassResult(interval, retry_after=ctx_retry(exc.kind), condition="Stalled")
+        return PassResult(interval, retry_after=INVALID_DELAY, condition="Stalled", failed=True)
     except Exception as exc:
         failure = classify(exc)
         if failure.kind is FailureKind.UNKNOWN:
@@ -90,9 +92,8 @@ async def reconcile_collection(
         stalled = failure.kind is FailureKind.INVALID
         await _report(ctx, body, outcome_for_failure(failure.reason, failure.message, stalled))
         _count(ctx, "stalled" if stalled else "retry", started)
-        return PassResult(
-            interval, retry_after=failure.retry_after, condition="Stalled" if stalled else "Reconciling"
-        )
+        condition = "Stalled" if stalled else "Reconciling"
+        return PassResult(interval, retry_after=failure.retry_after, condition=condition, failed=True)
     await _report(ctx, body, outcome)
     result = "stalled" if outcome.stalled.status == "True" else "ok"
     _count(ctx, result, started)
@@ -111,11 +112,6 @@ def _gauge_condition(outcome: PassOutcome) -> str:
     if outcome.ready.status == "True":
         return "Ready"
     return "Paused" if outcome.ready.reason == "Paused" else "Reconciling"
-
-
-def ctx_retry(kind: FailureKind) -> float:
-    """Retry delay for a failure kind: slow for what a human must fix, quick otherwise."""
-    return 120.0 if kind is FailureKind.INVALID else 10.0
 
 
 async def finalize_collection(ctx: Context, body: Mapping[str, Any], log: logging.Logger | Any) -> None:
@@ -173,7 +169,7 @@ async def _may_give_up(ctx: Context, body: Mapping[str, Any]) -> bool:
         return False
 
 
-async def _endpoint(ctx: Context, namespace: str, spec: QdrantCollectionSpec) -> Any:
+async def _endpoint(ctx: Context, namespace: str, spec: QdrantCollectionSpec) -> Endpoint:
     connection = spec.connection
     secret_ref = connection.api_key_secret_ref if connection else None
     return await resolve_endpoint(
@@ -185,7 +181,7 @@ async def _endpoint(ctx: Context, namespace: str, spec: QdrantCollectionSpec) ->
     )
 
 
-async def _act(gateway: Any, plan: CollectionPlan, body: Mapping[str, Any]) -> list[Action]:
+async def _act(gateway: QdrantGateway, plan: CollectionPlan, body: Mapping[str, Any]) -> list[Action]:
     applied: list[Action] = []
     if plan.paused:
         return applied
