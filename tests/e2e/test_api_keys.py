@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +72,21 @@ def test_keys_never_appear_in_status_events_or_logs(keyed: Sandbox) -> None:
     assert "qco.dev/v1alpha1" in everything
     assert KEY not in everything
     assert "not-the-key" not in everything
+    children = [
+        (entry / "cmdline").read_bytes()
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent_of(entry) == keyed.process.pid
+    ]
+    assert len(children) == 3  # Qdrant, the Kubernetes emulator, the operator
+    assert not any(KEY.encode() in cmdline for cmdline in children)
     log = keyed.operator_log()
     assert "Initial authentication has finished" in log
     assert KEY not in log
     assert "not-the-key" not in log
+
+
+def _parent_of(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

@@ -69,9 +69,9 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
         qdrant_argv = python_module(
             "qco.sandbox.qdrant", "--data", str(data / "qdrant"), "--port", str(args.qdrant_port)
         )
-        if args.api_key:
-            qdrant_argv += ["--api-key", args.api_key]
-        qdrant = Child("qdrant", qdrant_argv)
+        # The key goes to the child in its environment, not its argv (visible to `ps`).
+        qdrant_env = {"QDRANT__SERVICE__API_KEY": args.api_key or ""}
+        qdrant = Child("qdrant", qdrant_argv, env=qdrant_env)
         children.append(qdrant)
         qdrant_url = qdrant.start("qdrant:", STARTUP_TIMEOUT)
         print(f"qdrant: {qdrant_url}", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,7 +20,12 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
     parser.add_argument("--data", type=Path, default=None, help="data directory (default: a temp dir)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--api-key", default=None)
+    # Real Qdrant reads its key from this variable too; it keeps the key out of `ps` output.
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("QDRANT__SERVICE__API_KEY") or None,
+        help="require this API key (default: $QDRANT__SERVICE__API_KEY)",
+    )
     args = parser.parse_args(argv)
     return SandboxConfig(data_dir=args.data, host=args.host, port=args.port, api_key=args.api_key)
 
