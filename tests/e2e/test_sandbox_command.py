@@ -16,23 +16,7 @@ from tests.e2e.conftest import ROOT, start_sandbox
 def test_readme_command_shows_a_ready_collection(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     assert "qco sandbox --apply examples/quickstart.yaml --wait" in readme
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qco",
-            "sandbox",
-            "--qdrant-port",
-            "0",
-            "--apply",
-            "examples/quickstart.yaml",
-            "--wait",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = _sandbox("--apply", "examples/quickstart.yaml", "--wait")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("qdrant: http://127.0.0.1:")
@@ -55,25 +39,7 @@ def test_wait_fails_with_exit_1_when_not_ready(tmp_path: Path) -> None:
             }
         )
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qco",
-            "sandbox",
-            "--qdrant-port",
-            "0",
-            "--apply",
-            str(manifest),
-            "--wait",
-            "--timeout",
-            "8",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = _sandbox("--apply", str(manifest), "--wait", "--timeout", "8")
     assert result.returncode == 1
     assert "nowhere" in result.stdout
     assert "QdrantUnreachable" in result.stdout
@@ -88,3 +54,9 @@ def test_interrupt_shuts_everything_down(tmp_path: Path) -> None:
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{sandbox.qdrant_url}/readyz", timeout=5)
     assert "Traceback" not in sandbox.operator_log()
+
+
+def _sandbox(*args: str) -> subprocess.CompletedProcess[str]:
+    """`qco sandbox ARGS` on a free Qdrant port, run to completion from the repository root."""
+    argv = [sys.executable, "-m", "qco", "sandbox", "--qdrant-port", "0", *args]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=180)

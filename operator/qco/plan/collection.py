@@ -20,6 +20,7 @@ Rules (the tests in tests/unit/test_plan_collection*.py hold one row per rule):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from qdrant_client.http import models
@@ -45,7 +46,7 @@ from qco.plan.actions import (
     UpdateAliases,
 )
 from qco.plan.compare import plain, same
-from qco.plan.inputs import DesiredCollection, ObservedCollection
+from qco.plan.inputs import DesiredCollection, ObservedCollection, ResourceIdentity
 from qco.plan.ownership import OwnerStamp, build_stamp_metadata, parse_owner_stamp
 from qco.plan.updates import collection_update, payload_index_differs
 
@@ -63,9 +64,7 @@ def plan_collection_changes(desired: DesiredCollection, observed: ObservedCollec
     info = observed.info
     live_stamp = parse_owner_stamp(info.config.metadata)
     mismatches = immutable_mismatches(spec, info)
-    me = OwnerStamp(
-        identity.namespace, identity.name, identity.uid, identity.creation_timestamp, identity.kind
-    )
+    me = _stamp(identity)
 
     base: OwnerStamp | None = live_stamp
     previous_owner: str | None = None
@@ -142,16 +141,7 @@ def plan_collection_changes(desired: DesiredCollection, observed: ObservedCollec
     alias_ops, alias_blockers, recorded_aliases = _plan_aliases(desired, observed, base)
     blockers += alias_blockers
 
-    stamp = OwnerStamp(
-        identity.namespace,
-        identity.name,
-        identity.uid,
-        identity.creation_timestamp,
-        identity.kind,
-        payload_indexes=frozenset(recorded_indexes),
-        aliases=frozenset(recorded_aliases),
-        vectors=frozenset(recorded_vectors),
-    )
+    stamp = _stamp(identity, recorded_indexes, recorded_aliases, recorded_vectors)
     if stamp != live_stamp:
         actions.append(StampOwner(name, build_stamp_metadata(stamp), previous_owner))
     actions += vector_actions
@@ -170,16 +160,7 @@ def _plan_create(desired: DesiredCollection, observed: ObservedCollection) -> Co
     alias_ops, blockers, recorded_aliases = _plan_aliases(desired, observed, None)
     named = {n for n in (spec.vectors or {}) if n} | set(spec.sparse_vectors or {})
     indexes = spec.payload_indexes or []
-    stamp = OwnerStamp(
-        identity.namespace,
-        identity.name,
-        identity.uid,
-        identity.creation_timestamp,
-        identity.kind,
-        payload_indexes=frozenset(p.field for p in indexes),
-        aliases=frozenset(recorded_aliases),
-        vectors=frozenset(named),
-    )
+    stamp = _stamp(identity, {p.field for p in indexes}, recorded_aliases, named)
     metadata: dict[str, Any] = {**(spec.metadata or {}), **build_stamp_metadata(stamp)}
     actions: list[Action] = [CreateCollection(name, req.create_collection_request(spec, metadata))]
     for p in sorted(indexes, key=lambda p: p.field):
@@ -191,6 +172,25 @@ def _plan_create(desired: DesiredCollection, observed: ObservedCollection) -> Co
     if alias_ops:
         actions.append(UpdateAliases(name, tuple(alias_ops)))
     return CollectionPlan(name, tuple(actions), tuple(blockers), desired.paused, owned=True)
+
+
+def _stamp(
+    identity: ResourceIdentity,
+    payload_indexes: Iterable[str] = (),
+    aliases: Iterable[str] = (),
+    vectors: Iterable[str] = (),
+) -> OwnerStamp:
+    """The stamp `identity` writes, with what qco records about the collection."""
+    return OwnerStamp(
+        identity.namespace,
+        identity.name,
+        identity.uid,
+        identity.creation_timestamp,
+        identity.kind,
+        payload_indexes=frozenset(payload_indexes),
+        aliases=frozenset(aliases),
+        vectors=frozenset(vectors),
+    )
 
 
 def _blocked(desired: DesiredCollection, blocker: Blocker) -> CollectionPlan:
