@@ -71,12 +71,14 @@ def test_two_replicas_one_reconciles(
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     operators = [_start_operator(kube_emulator, qdrant_server, log) for log in logs]
     try:
+        # A replica that meets a higher-priority peer at start stays paused silently; one that
+        # sees a peer arrive logs the pause. Either way, wait until both keep-alives are written
+        # (a DEBUG line), then give the watch events a moment to reach both.
         deadline = time.monotonic() + 60
-        while not any("Pausing operations in favour of" in log.read_text() for log in logs):
-            assert time.monotonic() < deadline, "no replica stood by:\n" + "\n".join(
-                log.read_text() for log in logs
-            )
+        while not all("Keep-alive in 'qco'" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, "\n".join(log.read_text() for log in logs)
             time.sleep(0.3)
+        time.sleep(1)
         kube_emulator.kubectl("apply", "-f", "-", input=COLLECTION)
         kube_emulator.kubectl("wait", "--for=condition=Ready", "qc/ha", "--timeout=60s")
         counts = sorted(_reconciles(log) for log in logs)
