@@ -3,7 +3,13 @@ no registration at import time, so tests get fresh counters."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections import Counter
+from collections.abc import Iterator
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 
 class Metrics:
@@ -11,7 +17,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.reconciles = Counter(
+        self.reconciles = prometheus_client.Counter(
             "qco_reconciles",
             "Reconcile passes by kind and result (ok, stalled, retry, error).",
             ["kind", "result"],
@@ -29,21 +35,60 @@ class Metrics:
             ["operation", "outcome"],
             registry=self.registry,
         )
-        self.drift_corrections = Counter(
+        self.drift_corrections = prometheus_client.Counter(
             "qco_drift_corrections",
             "Changes made behind qco's back and corrected, by kind.",
             ["kind"],
             registry=self.registry,
         )
-        self.objects_by_condition = Gauge(
+        # Per-object state becomes gauges at scrape time: recording a pass stays O(1) however
+        # many objects there are (a Gauge per label set would need a recount on every pass).
+        self.states = ObjectStates()
+        self.registry.register(_ObjectStatesCollector(self.states))
+
+
+CONDITIONS = ("Ready", "Reconciling", "Stalled", "Paused")
+COLOURS = ("green", "yellow", "grey", "red", "missing")
+KINDS = ("QdrantCollection",)
+
+
+class ObjectStates:
+    """Each object's current condition (and, for collections, the colour Qdrant reports)."""
+
+    def __init__(self) -> None:
+        self.by_object: dict[tuple[str, str], tuple[str, str | None]] = {}
+
+    def set(self, kind: str, uid: str, condition: str, colour: str | None = None) -> None:
+        """Record the outcome of an object's latest pass."""
+        self.by_object[(kind, uid)] = (condition, colour)
+
+    def forget(self, kind: str, uid: str) -> None:
+        """The object is gone."""
+        self.by_object.pop((kind, uid), None)
+
+
+class _ObjectStatesCollector(Collector):
+    def __init__(self, states: ObjectStates) -> None:
+        self._states = states
+
+    def collect(self) -> Iterator[Metric]:
+        states = list(self._states.by_object.items())
+        conditions = Counter((kind, condition) for (kind, _), (condition, _) in states)
+        objects = GaugeMetricFamily(
             "qco_objects",
             "Objects by kind and by the condition that is True (Ready, Reconciling, Stalled, Paused).",
-            ["kind", "condition"],
-            registry=self.registry,
+            labels=["kind", "condition"],
         )
-        self.collections_by_status = Gauge(
+        for kind in sorted({kind for kind, _ in conditions} | set(KINDS)):
+            for condition in CONDITIONS:
+                objects.add_metric([kind, condition], conditions[(kind, condition)])
+        yield objects
+        colours = Counter(colour for (kind, _), (_, colour) in states if kind == "QdrantCollection")
+        status = GaugeMetricFamily(
             "qco_collection_status",
             "QdrantCollections by the colour Qdrant last reported (green, yellow, grey, red, missing).",
-            ["status"],
-            registry=self.registry,
+            labels=["status"],
         )
+        for colour in COLOURS:
+            status.add_metric([colour], colours[colour])
+        yield status

@@ -161,8 +161,7 @@ def test_monitoring_objects_reference_real_metrics_and_service() -> None:
     metrics = Metrics()
     metrics.reconciles.labels("QdrantCollection", "ok").inc()
     metrics.drift_corrections.labels("QdrantCollection").inc()
-    metrics.objects_by_condition.labels("QdrantCollection", "Ready").set(1)
-    metrics.collections_by_status.labels("red").set(0)
+    metrics.states.set("QdrantCollection", "uid-1", "Ready", "green")
     exposed = generate_latest(metrics.registry).decode()
     for alert in alerts.values():
         assert alert["labels"]["team"] == "search"

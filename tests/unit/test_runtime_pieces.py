@@ -8,12 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from pydantic import ValidationError
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from qco.clients.errors import FailureKind, classify
 from qco.handlers.collection import _next_delay
 from qco.handlers.runtime import JsonFormatter
+from qco.metrics import Metrics
 from qco.reconcile.collection import PassResult
 from qco.reconcile.durations import parse_duration
 from qco.settings import OperatorSettings
@@ -123,3 +125,19 @@ def test_drift_interval_is_jittered() -> None:
     delays = {_next_delay(PassResult(60), 0) for _ in range(50)}
     assert all(54 <= d <= 66 for d in delays)
     assert len(delays) > 1
+
+
+def test_object_state_gauges_count_at_scrape_time() -> None:
+    metrics = Metrics()
+    metrics.states.set("QdrantCollection", "a", "Ready", "green")
+    metrics.states.set("QdrantCollection", "b", "Ready", "green")
+    metrics.states.set("QdrantCollection", "c", "Stalled", "red")
+    metrics.states.set("QdrantCollection", "b", "Reconciling", "yellow")  # a later pass replaces
+    metrics.states.forget("QdrantCollection", "a")
+    text = generate_latest(metrics.registry).decode()
+    assert 'qco_objects{condition="Ready",kind="QdrantCollection"} 0.0' in text
+    assert 'qco_objects{condition="Reconciling",kind="QdrantCollection"} 1.0' in text
+    assert 'qco_objects{condition="Stalled",kind="QdrantCollection"} 1.0' in text
+    assert 'qco_collection_status{status="red"} 1.0' in text
+    assert 'qco_collection_status{status="yellow"} 1.0' in text
+    assert 'qco_collection_status{status="green"} 0.0' in text

@@ -29,8 +29,6 @@ class Runtime:
     # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     seen: dict[str, tuple[object, dict[str, str | None]]] = field(default_factory=dict)
-    conditions: dict[tuple[str, str], str] = field(default_factory=dict)
-    colours: dict[str, str] = field(default_factory=dict)
     metrics_server: web.AppRunner | None = None
     metrics_url: str | None = None
 
@@ -39,25 +37,11 @@ class Runtime:
         return self.wakeups.setdefault(uid, asyncio.Event())
 
     def record(self, kind: str, uid: str, condition: str | None, colour: str | None = None) -> None:
-        """Track each object's condition (and a collection's colour) for the `qco_objects` and
-        `qco_collection_status` gauges; None forgets the object."""
-        key = (kind, uid)
+        """Track each object's condition (and a collection's colour) for the gauges; None forgets it."""
         if condition is None:
-            self.conditions.pop(key, None)
-            self.colours.pop(uid, None)
+            self.ctx.metrics.states.forget(kind, uid)
         else:
-            self.conditions[key] = condition
-            if colour is not None:
-                self.colours[uid] = colour
-        counts: dict[str, int] = {}
-        for (k, _), value in self.conditions.items():
-            if k == kind:
-                counts[value] = counts.get(value, 0) + 1
-        for name in ("Ready", "Reconciling", "Stalled", "Paused"):
-            self.ctx.metrics.objects_by_condition.labels(kind, name).set(counts.get(name, 0))
-        colours = list(self.colours.values())
-        for name in ("green", "yellow", "grey", "red", "missing"):
-            self.ctx.metrics.collections_by_status.labels(name).set(colours.count(name))
+            self.ctx.metrics.states.set(kind, uid, condition, colour)
 
 
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
