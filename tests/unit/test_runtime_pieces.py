@@ -12,6 +12,7 @@ from prometheus_client import generate_latest
 from pydantic import ValidationError
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from qco.cli import main
 from qco.clients.errors import FailureKind, classify
 from qco.handlers.collection import _next_delay
 from qco.handlers.runtime import JsonFormatter
@@ -141,3 +142,11 @@ def test_object_state_gauges_count_at_scrape_time() -> None:
     assert 'qco_collection_status{status="red"} 1.0' in text
     assert 'qco_collection_status{status="yellow"} 1.0' in text
     assert 'qco_collection_status{status="green"} 0.0' in text
+
+
+def test_run_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    for name in OperatorSettings.model_fields:
+        assert f"QCO_{name.upper()}:" in out

@@ -23,9 +23,13 @@ logger = logging.getLogger("qco")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`qco run` takes no options: it is configured by `QCO_` environment variables, and finds the
-    cluster in-cluster or through KUBECONFIG."""
-    del parser
+    """`qco run` takes no options: `--help` lists the `QCO_` environment variables that configure
+    it; it finds the cluster in-cluster or through KUBECONFIG."""
+    lines = [
+        f"  QCO_{name.upper()}: {field.description}" for name, field in OperatorSettings.model_fields.items()
+    ]
+    parser.epilog = "environment (the cluster: in-cluster config, else KUBECONFIG):\n" + "\n".join(lines)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def build_registry() -> kopf.OperatorRegistry:
