@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 
 from qco.api.collection import QDRANT_COLLECTION, QdrantCollectionSpec
 from qco.api.crdgen import build_crd, generated_files, structural_problems
@@ -129,7 +129,7 @@ def test_chart_copy_is_gated_and_kept() -> None:
     assert body["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_valid_specs_round_trip_through_the_schema(raw: dict[str, Any]) -> None:
     manifest = QdrantCollectionSpec.model_validate(raw).to_manifest()
