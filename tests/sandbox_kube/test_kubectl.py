@@ -40,15 +40,7 @@ def test_apply_fills_metadata_and_defaults(kube: KubeEmulatorHandle) -> None:
 
 def test_printer_columns_including_a_condition_filter(kube: KubeEmulatorHandle) -> None:
     kube.kubectl("apply", "-f", str(WIDGET))
-    kube.kubectl(
-        "patch",
-        "widget",
-        "alpha",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"status": {"conditions": [{"type": "Ready", "status": "True"}]}}',
-    )
+    _mark_ready(kube, "alpha")
     lines = kube.kubectl("get", "widgets").stdout.splitlines()
     assert lines[0].split() == ["NAME", "COLLECTION", "SIZE", "READY", "AGE"]
     assert lines[1].split()[:4] == ["alpha", "alpha-docs", "8", "True"]
@@ -176,15 +168,7 @@ def test_wait_for_condition_ready(kube: KubeEmulatorHandle) -> None:
     )
     try:
         kube.wait_for_watchers("test.qco.dev", "widgets")
-        kube.kubectl(
-            "patch",
-            "widget",
-            "alpha",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            '{"status": {"conditions": [{"type": "Ready", "status": "True"}]}}',
-        )
+        _mark_ready(kube, "alpha")
         out, err = waiter.communicate(timeout=60)
     finally:
         waiter.kill()
@@ -323,3 +307,16 @@ def test_get_watch_streams_changes(kube: KubeEmulatorHandle) -> None:
         watcher.kill()
     assert out.splitlines()[0].split()[:3] == ["NAME", "COLLECTION", "SIZE"]
     assert any(line.split()[:3] == ["alpha", "alpha-docs", "12"] for line in out.splitlines())
+
+
+def _mark_ready(kube: KubeEmulatorHandle, name: str) -> None:
+    """Set the widget's Ready condition through the status subresource, as a controller would."""
+    kube.kubectl(
+        "patch",
+        "widget",
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status": {"conditions": [{"type": "Ready", "status": "True"}]}}',
+    )

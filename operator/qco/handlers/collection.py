@@ -16,11 +16,17 @@ import kopf
 
 from qco.api.common import GROUP, VERSION
 from qco.handlers.runtime import Runtime
-from qco.reconcile.collection import PassResult, finalize_collection, reconcile_collection
+from qco.reconcile.collection import (
+    KIND,
+    PAUSED_ANNOTATION,
+    PLURAL,
+    REQUESTED_ANNOTATION,
+    PassResult,
+    finalize_collection,
+    reconcile_collection,
+)
 
-PLURAL = "qdrantcollections"
-KIND = "QdrantCollection"
-WAKE_ANNOTATIONS = ("qco.dev/reconcile-requested-at", "qco.dev/paused")
+WAKE_ANNOTATIONS = (REQUESTED_ANNOTATION, PAUSED_ANNOTATION)
 MAX_RETRY_SECONDS = 600.0  # what a human must fix (Stalled): at least every 10 minutes
 MAX_TRANSIENT_RETRY_SECONDS = 30.0  # Qdrant down or busy: notice its return within 30 s
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 from qdrant_client.http import models
 
@@ -26,6 +27,19 @@ class ResourceIdentity:
     def ref(self) -> str:
         """`<namespace>/<name>/<uid>`, as written in the owner stamp."""
         return f"{self.namespace}/{self.name}/{self.uid}"
+
+    @classmethod
+    def from_metadata(
+        cls, meta: Mapping[str, Any], default_namespace: str = "", default_uid: str = ""
+    ) -> Self:
+        """The identity in a Kubernetes object's metadata (defaults for what a bare manifest lacks)."""
+        return cls(
+            namespace=str(meta.get("namespace") or default_namespace),
+            name=str(meta.get("name") or ""),
+            uid=str(meta.get("uid") or default_uid),
+            creation_timestamp=str(meta.get("creationTimestamp") or ""),
+            generation=int(meta.get("generation") or 0),
+        )
 
 
 @dataclass(frozen=True)

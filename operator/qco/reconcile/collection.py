@@ -14,7 +14,7 @@ import kopf
 from pydantic import ValidationError
 from qdrant_client.http import models
 
-from qco.api.collection import QdrantCollectionSpec
+from qco.api.collection import QDRANT_COLLECTION, QdrantCollectionSpec
 from qco.api.common import GROUP, VERSION
 from qco.clients.errors import INVALID_DELAY, FailureKind, classify
 from qco.clients.qdrant import Endpoint, QdrantGateway
@@ -30,10 +30,11 @@ from qco.reconcile.context import ConnectionProblem, Context, resolve_endpoint
 from qco.reconcile.durations import parse_duration
 from qco.reconcile.status_patch import status_merge_patch
 
-KIND = "QdrantCollection"
-PLURAL = "qdrantcollections"
-PAUSED_ANNOTATION = "qco.dev/paused"
-ORPHAN_ANNOTATION = "qco.dev/orphan"
+KIND = QDRANT_COLLECTION.kind
+PLURAL = QDRANT_COLLECTION.plural
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+REQUESTED_ANNOTATION = f"{GROUP}/reconcile-requested-at"
+ORPHAN_ANNOTATION = f"{GROUP}/orphan"
 OPTIMIZING_POLL_SECONDS = 5.0
 
 logger = logging.getLogger(__name__)
@@ -229,14 +230,7 @@ def _count(ctx: Context, result: str, started: float) -> None:
 
 
 def _identity(body: Mapping[str, Any]) -> ResourceIdentity:
-    meta = body.get("metadata", {})
-    return ResourceIdentity(
-        namespace=str(meta.get("namespace", "")),
-        name=str(meta.get("name", "")),
-        uid=str(meta.get("uid", "")),
-        creation_timestamp=str(meta.get("creationTimestamp", "")),
-        generation=int(meta.get("generation") or 0),
-    )
+    return ResourceIdentity.from_metadata(body.get("metadata") or {})
 
 
 def _metadata_update(metadata: dict[str, Any]) -> models.UpdateCollection:

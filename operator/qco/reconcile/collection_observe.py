@@ -6,12 +6,15 @@ per-pass listing, and other collections are read only when an alias points at th
 
 from __future__ import annotations
 
+from qco.api.collection import QDRANT_COLLECTION
+from qco.api.common import GROUP, VERSION
 from qco.clients.kube import KubeClient
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.inputs import DesiredCollection, ObservedCollection
 from qco.plan.ownership import OwnerStamp, parse_owner_stamp
 
-PLURALS = {"QdrantCollection": "qdrantcollections", "CollectionDeployment": "collectiondeployments"}
+# Kinds that can own a collection; CollectionDeployment joins when its issue lands.
+PLURALS = {QDRANT_COLLECTION.kind: QDRANT_COLLECTION.plural, "CollectionDeployment": "collectiondeployments"}
 
 
 async def observe_collection(
@@ -51,5 +54,5 @@ async def _owner_exists(kube: KubeClient, stamp: OwnerStamp) -> bool:
     plural = PLURALS.get(stamp.kind)
     if plural is None:
         return True  # a kind we do not know: assume it is alive rather than steal from it
-    uid = await kube.custom_object_uid("qco.dev", "v1alpha1", plural, stamp.namespace, stamp.name)
+    uid = await kube.custom_object_uid(GROUP, VERSION, plural, stamp.namespace, stamp.name)
     return uid == stamp.uid

@@ -34,13 +34,7 @@ def desired_from_manifest(manifest: Mapping[str, Any]) -> DesiredCollection:
     """A QdrantCollection manifest as the planner's input (raises pydantic's ValidationError)."""
     meta = manifest.get("metadata") or {}
     spec = QdrantCollectionSpec.model_validate(manifest.get("spec") or {})
-    identity = ResourceIdentity(
-        namespace=str(meta.get("namespace") or "default"),
-        name=str(meta.get("name") or ""),
-        uid=str(meta.get("uid") or OFFLINE_UID),
-        creation_timestamp=str(meta.get("creationTimestamp") or ""),
-        generation=int(meta.get("generation") or 0),
-    )
+    identity = ResourceIdentity.from_metadata(meta, default_namespace="default", default_uid=OFFLINE_UID)
     return DesiredCollection(spec, identity)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qco.clients.errors import FailureKind
 from qco.clients.kube import KubeClient, SecretError
 from qco.clients.qdrant import Endpoint, QdrantPool
 from qco.metrics import Metrics
@@ -23,8 +22,6 @@ class Context:
 
 class ConnectionProblem(Exception):
     """The resource's Qdrant connection cannot be resolved; the message says what to fix."""
-
-    kind = FailureKind.INVALID
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
