@@ -54,7 +54,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
                 wakeup.clear()
                 runtime.seen[uid] = _seen(body)
                 result = await reconcile_collection(runtime.ctx, body, logger)
-                runtime.record(KIND, uid, result.condition, result.colour)
+                runtime.ctx.metrics.states.set(KIND, uid, result.condition, result.colour)
                 failures = failures + 1 if result.failed else 0
                 await _sleep_until_due(wakeup, stopped, _next_delay(result, failures))
         finally:
@@ -65,7 +65,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
     async def collection_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
         runtime: Runtime = memo.runtime
         await finalize_collection(runtime.ctx, body, logger)
-        runtime.record(KIND, str(body.metadata.uid), None)
+        runtime.ctx.metrics.states.forget(KIND, str(body.metadata.uid))
 
 
 def _seen(body: kopf.Body) -> tuple[object, dict[str, str | None]]:

@@ -26,7 +26,7 @@ class Runtime:
     """Shared state of one operator process; handlers find it as `memo.runtime`."""
 
     ctx: Context
-    # Per-object wake-ups and locks: the object's daemon is the only writer, woken on spec changes.
+    # Per-object wake-ups and what each loop last worked from: the daemon is the only writer.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     seen: dict[str, tuple[object, dict[str, str | None]]] = field(default_factory=dict)
     metrics_server: web.AppRunner | None = None
@@ -35,13 +35,6 @@ class Runtime:
     def wakeup(self, uid: str) -> asyncio.Event:
         """The wake-up event of one object's reconcile loop."""
         return self.wakeups.setdefault(uid, asyncio.Event())
-
-    def record(self, kind: str, uid: str, condition: str | None, colour: str | None = None) -> None:
-        """Track each object's condition (and a collection's colour) for the gauges; None forgets it."""
-        if condition is None:
-            self.ctx.metrics.states.forget(kind, uid)
-        else:
-            self.ctx.metrics.states.set(kind, uid, condition, colour)
 
 
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
