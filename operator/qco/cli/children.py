@@ -30,10 +30,7 @@ class Child:
 
     def start(self, ready_prefix: str, timeout: float) -> str:
         """Start the process and return what follows `ready_prefix` on its first such stdout line."""
-        env = {**os.environ, **(self.env or {})}
-        self.process = subprocess.Popen(
-            list(self.argv), stdout=subprocess.PIPE, text=True, env=env, start_new_session=True
-        )
+        self.process = self._spawn(subprocess.PIPE)
         assert self.process.stdout is not None
         value = _read_ready_line(self.process, self.process.stdout, ready_prefix, timeout, self.name)
         # Keep draining stdout so a chatty child never blocks on a full pipe.
@@ -42,10 +39,12 @@ class Child:
 
     def start_quiet(self) -> None:
         """Start a process that announces nothing; its output goes to our stderr."""
+        self.process = self._spawn(sys.stderr)
+
+    def _spawn(self, stdout: int | IO[str]) -> subprocess.Popen[str]:
+        # Its own session: a Ctrl-C in the terminal reaches us, and we stop children in order.
         env = {**os.environ, **(self.env or {})}
-        self.process = subprocess.Popen(
-            list(self.argv), stdout=sys.stderr, env=env, start_new_session=True, text=True
-        )
+        return subprocess.Popen(list(self.argv), stdout=stdout, env=env, start_new_session=True, text=True)
 
     def alive(self) -> bool:
         """True while the process runs."""
