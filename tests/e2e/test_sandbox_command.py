@@ -60,3 +60,34 @@ def _sandbox(*args: str) -> subprocess.CompletedProcess[str]:
     """`qco sandbox ARGS` on a free Qdrant port, run to completion from the repository root."""
     argv = [sys.executable, "-m", "qco", "sandbox", "--qdrant-port", "0", *args]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+# Run `qco sandbox` in an interpreter where the named modules look uninstalled.
+HIDE_AND_RUN = """
+import importlib.abc, sys
+HIDDEN = set(sys.argv[1].split(","))
+
+class Uninstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN or any(name.startswith(h + ".") or name == h for h in HIDDEN):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Uninstalled())
+from qco.cli import main
+# Without the check, the sandbox would start and then fail (exit 1) on a missing manifest.
+sys.exit(main(["sandbox", "--qdrant-port", "0", "--no-operator", "--apply", "/nonexistent.yaml"]))
+"""
+
+
+@pytest.mark.parametrize("hidden", ["qdrant_edge", "qco.sandbox", "kmock,celpy"])
+def test_missing_extra_says_how_to_install_it(hidden: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HIDE_AND_RUN, hidden], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()  # one line, no traceback
+    assert "pip install 'qdrant-collection-operator[sandbox]'" in line
+    for name in hidden.split(","):
+        assert name in line
+    assert result.stdout == ""  # nothing was started

@@ -7,6 +7,7 @@ work, and kopf must not share an event loop with the emulator it talks to.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,12 @@ from qco.api.crdgen import generated_files
 from qco.cli.children import Child, ChildFailed, python_module
 
 STARTUP_TIMEOUT = 60.0
+# What the `sandbox` extra brings: the stand-ins' own code is left out of the container image.
+SANDBOX_MODULES = ("qco.sandbox", "qdrant_edge", "kmock", "celpy")
+MISSING_EXTRA = (
+    "qco sandbox: the sandbox is not installed (missing: {missing}); "
+    "install it with: pip install 'qdrant-collection-operator[sandbox]'"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start everything, print the connection lines, then serve or wait."""
+    missing = missing_sandbox_modules()
+    if missing:
+        print(MISSING_EXTRA.format(missing=", ".join(missing)), file=sys.stderr)
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -61,6 +72,19 @@ def run(args: argparse.Namespace) -> int:
     except ChildFailed as exc:
         print(f"qco sandbox: {exc}", file=sys.stderr)
         return 1
+
+
+def missing_sandbox_modules() -> list[str]:
+    """The modules of the `sandbox` extra that cannot be imported here (none when it is installed)."""
+    missing = []
+    for name in SANDBOX_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:  # a parent package is missing, or an import hook refuses the name
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
