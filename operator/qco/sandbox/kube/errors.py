@@ -137,3 +137,14 @@ def unsupported_media_type(content_type: str) -> ApiError:
         f"accepted media types include: application/json-patch+json, application/merge-patch+json, "
         f"application/apply-patch+yaml (got {content_type})",
     )
+
+
+def invalid_options(field: str, reason: str, message: str) -> ApiError:
+    """422 for invalid PatchOptions (e.g. an apply without `fieldManager`), worded like the API server."""
+    cause = {"reason": reason, "message": message, "field": field}
+    return ApiError(
+        422,
+        "Invalid",
+        f'PatchOptions.meta.k8s.io "" is invalid: {field}: {message}',
+        {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]},
+    )

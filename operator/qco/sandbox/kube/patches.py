@@ -9,7 +9,7 @@ from qco.sandbox.kube.errors import unprocessable
 
 # Merge keys of the lists kubectl patches in built-in kinds (what the Go structs' `patchMergeKey` say).
 # Lists not named here are replaced as a whole, as for any field without a patch strategy.
-_MERGE_KEYS: dict[str, str] = {
+MERGE_KEYS: dict[str, str] = {
     "containers": "name",
     "initContainers": "name",
     "ephemeralContainers": "name",
@@ -172,7 +172,7 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
 def _merge_list(target: list[Any], patch: list[Any], field: str) -> list[Any]:
     if field in _MERGE_SETS:
         return list(target) + [v for v in patch if v not in target]
-    key = _MERGE_KEYS.get(field)
+    key = MERGE_KEYS.get(field)
     if key is None or not all(isinstance(item, dict) for item in patch):
         return copy.deepcopy([item for item in patch if not (isinstance(item, dict) and "$patch" in item)])
     result = [copy.deepcopy(item) for item in target]

@@ -20,9 +20,10 @@ import aiohttp.web
 import kmock
 
 from qco.sandbox.kube import discovery, errors, protobuf, selectors, tables
+from qco.sandbox.kube.options import WriteOptions
 from qco.sandbox.kube.resources import ResourceType
 from qco.sandbox.kube.store import ObjectStore
-from qco.sandbox.kube.writes import KubeApi, WriteOptions
+from qco.sandbox.kube.writes import KubeApi
 
 logger = logging.getLogger(__name__)
 _JSON = "application/json"
@@ -169,6 +170,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             field_manager=query.get("fieldManager", ""),
             field_validation=query.get("fieldValidation", "Ignore"),
             force=query.get("force") == "true",
+            user_agent=raw.headers.get("User-Agent", ""),
         )
         if method == "POST" and route.name is None:
             created = self.api.create(rt, namespace, body, opts)

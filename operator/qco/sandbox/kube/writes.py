@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import copy
-import dataclasses
 import random
 import uuid
 from typing import Any
 
-from qco.sandbox.kube import admission, apply, errors, patches
+from qco.sandbox.kube import admission, apply, crds, errors, names, patches
+from qco.sandbox.kube import managed_fields as mf
+from qco.sandbox.kube.deletes import Deletions
+from qco.sandbox.kube.options import WriteOptions
 from qco.sandbox.kube.resources import (
     CRDS,
     NAMESPACES,
@@ -31,17 +33,6 @@ _IMMUTABLE_META = (
 )
 
 
-@dataclasses.dataclass
-class WriteOptions:
-    """Per-request options of a write (query parameters of the request)."""
-
-    dry_run: bool = False
-    field_validation: str = "Ignore"  # Strict | Warn | Ignore (kubectl sends Strict by default)
-    field_manager: str = ""
-    force: bool = False
-    warnings: list[str] = dataclasses.field(default_factory=list)
-
-
 def _fold_string_data(rt: ResourceType, obj: dict[str, Any]) -> None:
     # Secrets' write-only `stringData` is merged into base64 `data`, as the API server does.
     if rt.kind == "Secret" and rt.group == "":
@@ -52,7 +43,7 @@ def _fold_string_data(rt: ResourceType, obj: dict[str, Any]) -> None:
             data[key] = base64.b64encode(str(value).encode()).decode()
 
 
-class KubeApi:
+class KubeApi(Deletions):
     """The stateful API: what a write does to the stored objects, independent of HTTP."""
 
     def __init__(self, registry: ResourceRegistry | None = None, store: ObjectStore | None = None) -> None:
@@ -64,7 +55,12 @@ class KubeApi:
     # --- create ---------------------------------------------------------------------------------
 
     def create(
-        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Any,
+        opts: WriteOptions,
+        managers: mf.Managers | None = None,
     ) -> dict[str, Any]:
         """POST: a new object with uid, timestamps, generation 1 and a fresh resourceVersion."""
         if not isinstance(body, dict):
@@ -97,6 +93,9 @@ class KubeApi:
                 )
             meta["name"] = self._generate_name(rt, meta.get("namespace"), meta["generateName"])
         name = meta["name"]
+        causes = names.invalid_name_causes(rt, name)
+        if causes:
+            raise errors.invalid(rt, name, causes)
         if self.store.get(rt, meta.get("namespace"), name) is not None:
             raise errors.already_exists(rt, name)
 
@@ -113,9 +112,13 @@ class KubeApi:
             obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
             obj["status"] = {"phase": "Active"}
         if rt == CRDS:
-            self._prepare_crd(obj)
+            crds.prepare_crd(obj)
         _fold_string_data(rt, obj)
         admission.admit(rt, obj, None, opts)
+        if managers is None and "managedFields" not in meta and opts.manager:
+            managers = mf.record_update({}, {}, obj, mf.Manager(opts.manager, "Update"), rt, now_rfc3339())
+        if managers is not None:
+            _set_managed_fields(meta, managers)
         if opts.dry_run:
             return obj
         stored = self.store.put(rt, obj, "ADDED")
@@ -140,13 +143,6 @@ class KubeApi:
             )
 
     # --- replace and patch ----------------------------------------------------------------------
-
-    def get_existing(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
-        """The stored object or 404."""
-        obj = self.store.get(rt, namespace if rt.namespaced else None, name)
-        if obj is None:
-            raise errors.not_found(rt, name)
-        return obj
 
     def replace(
         self,
@@ -178,14 +174,24 @@ class KubeApi:
     ) -> dict[str, Any]:
         """PATCH in any of the four patch types; server-side apply may create the object."""
         if content_type.startswith("application/apply-patch"):
+            if not opts.field_manager:
+                raise errors.invalid_options(
+                    "fieldManager", "FieldValueRequired", "Required value: is required for apply patch"
+                )
             existing = self.store.get(rt, namespace if rt.namespaced else None, name)
             if existing is None:
                 if subresource:
                     raise errors.not_found(rt, name)
-                applied = apply.prepare_create(body, opts.field_manager)
-                return self.create(rt, namespace, applied, opts)
-            new = apply.server_side_apply(existing, body, opts.field_manager, opts.force)
-            return self._update(rt, existing, new, subresource, opts)
+                obj, managers = apply.prepare_create(rt, name, body, opts.field_manager, now_rfc3339())
+                return self.create(rt, namespace, obj, opts, managers)
+            new, managers = apply.server_side_apply(
+                rt, existing, body, opts.field_manager, subresource or "", opts.force, now_rfc3339()
+            )
+            return self._update(rt, existing, new, subresource, opts, managers)
+        if opts.force:
+            raise errors.invalid_options(
+                "force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch"
+            )
         old = self.get_existing(rt, namespace, name)
         if content_type.startswith("application/json-patch+json"):
             new = patches.json_patch(old, body)
@@ -213,6 +219,7 @@ class KubeApi:
         new: dict[str, Any],
         subresource: str | None,
         opts: WriteOptions,
+        managers: mf.Managers | None = None,
     ) -> dict[str, Any]:
         if subresource == "status":
             status = new.get("status")
@@ -241,9 +248,10 @@ class KubeApi:
         if rt.has_generation and self._spec_changed(rt, old, new):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         if rt == CRDS:
-            self._prepare_crd(new)
+            crds.prepare_crd(new)
         _fold_string_data(rt, new)
         admission.admit(rt, new, old, opts)
+        _set_managed_fields(meta, self._managers_after(rt, old, new, subresource or "", opts, managers))
         if opts.dry_run:
             return new
         if new == old:
@@ -256,6 +264,29 @@ class KubeApi:
         return copy.deepcopy(stored)
 
     @staticmethod
+    def _managers_after(
+        rt: ResourceType,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        subresource: str,
+        opts: WriteOptions,
+        applied: mf.Managers | None,
+    ) -> mf.Managers:
+        if applied is not None:
+            return applied
+        before = old["metadata"].get("managedFields")
+        sent = new["metadata"].get("managedFields")
+        if sent is not None and sent != before:
+            if not sent:
+                return {}  # an explicit empty list resets ownership, as on a cluster
+            before = sent  # the client rewrote ownership itself (e.g. a migration off client-side apply)
+        managers = mf.decode(before)
+        if not opts.manager:
+            return managers
+        writer = mf.Manager(opts.manager, "Update", subresource)
+        return mf.record_update(managers, old, new, writer, rt, now_rfc3339())
+
+    @staticmethod
     def _spec_changed(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:
         # generation counts changes of everything but metadata (and status, where it is a subresource).
         ignored = {"metadata", "status"} if rt.status_subresource else {"metadata"}
@@ -263,119 +294,7 @@ class KubeApi:
             k: v for k, v in new.items() if k not in ignored
         }
 
-    # --- delete -------------------------------------------------------------------------------------
-
-    def delete(
-        self, rt: ResourceType, namespace: str | None, name: str, options: Any, opts: WriteOptions
-    ) -> tuple[dict[str, Any], bool]:
-        """DELETE: with finalizers, only mark (deletionTimestamp); else remove. Returns (object, removed)."""
-        obj = self.get_existing(rt, namespace, name)
-        options = options if isinstance(options, dict) else {}
-        preconditions = options.get("preconditions") or {}
-        if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:
-            raise errors.conflict(rt, name)
-        if (
-            preconditions.get("resourceVersion")
-            and preconditions["resourceVersion"] != obj["metadata"]["resourceVersion"]
-        ):
-            raise errors.conflict(rt, name)
-        if opts.dry_run:
-            return copy.deepcopy(obj), False
-        orphan = options.get("propagationPolicy") == "Orphan"
-        if obj["metadata"].get("deletionTimestamp"):
-            return copy.deepcopy(obj), False
-        if rt == NAMESPACES:
-            return self._delete_namespace(obj), False
-        if obj["metadata"].get("finalizers"):
-            marked = copy.deepcopy(obj)
-            marked["metadata"]["deletionTimestamp"] = now_rfc3339()
-            marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            return copy.deepcopy(self.store.put(rt, marked, "MODIFIED")), False
-        return self._finish_deletion(rt, obj, orphan=orphan), True
-
-    def _finish_deletion(self, rt: ResourceType, obj: dict[str, Any], orphan: bool = False) -> dict[str, Any]:
-        meta = obj["metadata"]
-        removed = self.store.remove(rt, meta.get("namespace"), meta["name"], final=obj) or obj
-        if rt == CRDS:
-            self._unregister_crd(removed)
-        if not orphan:
-            self._collect_garbage(meta["uid"])
-        if meta.get("namespace"):
-            self._maybe_finish_namespace(meta["namespace"])
-        return removed
-
-    def _collect_garbage(self, owner_uid: str) -> None:
-        # The garbage collector deletes dependents whose owners are all gone (background propagation).
-        live_uids = {obj["metadata"].get("uid") for _, obj in self.store.all_objects()}
-        for storage_key, obj in list(self.store.all_objects()):
-            owners = obj["metadata"].get("ownerReferences") or []
-            if not any(ref.get("uid") == owner_uid for ref in owners):
-                continue
-            if any(ref.get("uid") in live_uids for ref in owners):
-                continue
-            rt = self._resource_for_storage(storage_key)
-            namespace, name = obj["metadata"].get("namespace"), obj["metadata"]["name"]
-            if rt is not None and self.store.get(rt, namespace, name):
-                self.delete(rt, namespace, name, {}, WriteOptions())
-
-    def _resource_for_storage(self, storage_key: tuple[str, str]) -> ResourceType | None:
-        return next((rt for rt in self.registry.all() if rt.storage_key == storage_key), None)
-
-    def _delete_namespace(self, ns: dict[str, Any]) -> dict[str, Any]:
-        name = ns["metadata"]["name"]
-        marked = copy.deepcopy(ns)
-        marked["metadata"]["deletionTimestamp"] = now_rfc3339()
-        marked["status"] = {"phase": "Terminating"}
-        result = copy.deepcopy(self.store.put(NAMESPACES, marked, "MODIFIED"))
-        # The namespace controller deletes everything inside; finalizers still hold their objects.
-        for storage_key, obj in list(self.store.all_objects()):
-            if obj["metadata"].get("namespace") != name or obj["metadata"].get("deletionTimestamp"):
-                continue
-            rt = self._resource_for_storage(storage_key)
-            if rt is not None:
-                self.delete(rt, name, obj["metadata"]["name"], {}, WriteOptions())
-        self._maybe_finish_namespace(name)
-        return result
-
-    def _maybe_finish_namespace(self, namespace: str) -> None:
-        ns = self.store.get(NAMESPACES, None, namespace)
-        if ns is None or not ns["metadata"].get("deletionTimestamp"):
-            return
-        if self.store.count_in_namespace(namespace) == 0:
-            self.store.remove(NAMESPACES, None, namespace)
-
     # --- CRDs -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _prepare_crd(crd: dict[str, Any]) -> None:
-        spec = crd.get("spec") or {}
-        names = dict(spec.get("names") or {})
-        names.setdefault("singular", str(names.get("kind", "")).lower())
-        names.setdefault("listKind", f"{names.get('kind', '')}List")
-        conditions = [
-            {
-                "type": "NamesAccepted",
-                "status": "True",
-                "reason": "NoConflicts",
-                "message": "no conflicts found",
-                "lastTransitionTime": now_rfc3339(),
-            },
-            {
-                "type": "Established",
-                "status": "True",
-                "reason": "InitialNamesAccepted",
-                "message": "the initial names have been accepted",
-                "lastTransitionTime": now_rfc3339(),
-            },
-        ]
-        old_status = crd.get("status") or {}
-        if old_status.get("conditions"):
-            conditions = old_status["conditions"]
-        crd["status"] = {
-            "acceptedNames": names,
-            "conditions": conditions,
-            "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
-        }
 
     def _register_crd(self, crd: dict[str, Any]) -> None:
         name = crd["metadata"]["name"]
@@ -392,3 +311,10 @@ class KubeApi:
             self.store.drop_resource(types[0])  # storage is shared by all versions
         for rt in types:
             self.registry.remove(rt.key)
+
+
+def _set_managed_fields(meta: dict[str, Any], managers: mf.Managers) -> None:
+    if managers:
+        meta["managedFields"] = mf.encode(managers)
+    else:
+        meta.pop("managedFields", None)
