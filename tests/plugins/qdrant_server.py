@@ -108,6 +108,8 @@ class QdrantServerProcess:
 
     data_dir: Path
     api_key: str | None = None
+    record_file: Path | None = None
+    """When set, the server appends every answered request with its JSON response here."""
     port: int = 0
     url: str = ""
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
@@ -136,6 +138,8 @@ class QdrantServerProcess:
         ]
         if self.api_key:
             command += ["--api-key", self.api_key]
+        if self.record_file is not None:
+            command += ["--record-responses", str(self.record_file)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ}
         )
@@ -203,12 +207,19 @@ class QdrantServerProcess:
 def qdrant_server_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., QdrantServerProcess]]:
-    """Start servers on demand: `factory(api_key=None, data_dir=None)`; all stop after the test."""
+    """Start servers on demand: `factory(api_key=None, data_dir=None, record_file=None)`.
+
+    All stop after the test.
+    """
     servers: list[QdrantServerProcess] = []
 
-    def start(api_key: str | None = None, data_dir: Path | None = None) -> QdrantServerProcess:
+    def start(
+        api_key: str | None = None, data_dir: Path | None = None, record_file: Path | None = None
+    ) -> QdrantServerProcess:
         server = QdrantServerProcess(
-            data_dir=data_dir or tmp_path_factory.mktemp("qdrant-data"), api_key=api_key
+            data_dir=data_dir or tmp_path_factory.mktemp("qdrant-data"),
+            api_key=api_key,
+            record_file=record_file,
         )
         server.start()
         servers.append(server)

@@ -26,8 +26,21 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         default=os.environ.get("QDRANT__SERVICE__API_KEY") or None,
         help="require this API key (default: $QDRANT__SERVICE__API_KEY)",
     )
+    parser.add_argument(
+        "--record-responses",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append every answered request and its JSON response to FILE (contract tests)",
+    )
     args = parser.parse_args(argv)
-    return SandboxConfig(data_dir=args.data, host=args.host, port=args.port, api_key=args.api_key)
+    return SandboxConfig(
+        data_dir=args.data,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        record_file=args.record_responses,
+    )
 
 
 async def serve(config: SandboxConfig) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
@@ -76,6 +78,28 @@ class AdminState:
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     faults: list[ActiveFault] = field(default_factory=list)
+    record_file: Path | None = None
+    """When set, every answered API request is appended here as a JSON line (contract tests)."""
+
+    def record(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Append one request/response pair to `record_file` (JSON bodies only)."""
+        if self.record_file is None:
+            return
+        body = None
+        if isinstance(response, web.Response) and response.content_type == "application/json":
+            raw = response.body
+            body = json.loads(raw) if isinstance(raw, bytes | bytearray) else None
+        entry = {
+            "method": request.method,
+            "route": route_template(request),
+            "path": request.path,
+            "query": request.query_string,
+            "status": response.status,
+            "content_type": response.content_type,
+            "body": body,
+        }
+        with self.record_file.open("a") as handle:
+            handle.write(json.dumps(entry) + "\n")
 
     def take_fault(self, method: str, path: str) -> FaultSpec | None:
         """The first live fault matching the request, spending one call of its budget."""
@@ -114,6 +138,7 @@ def admin_middleware(state: AdminState) -> Middleware:
                     request.transport.abort()
                 raise ConnectionResetError("connection dropped by injected fault")
         response = await handler(request)
+        state.record(request, response)
         return response
 
     return middleware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -42,9 +43,11 @@ def api_key_middleware(api_key: str | None) -> Middleware:
     return middleware
 
 
-def build_app(registry: Registry, api_key: str | None = None) -> web.Application:
-    """Build the application serving `registry`."""
-    admin = AdminState()
+def build_app(
+    registry: Registry, api_key: str | None = None, record_file: Path | None = None
+) -> web.Application:
+    """Build the application serving `registry`; `record_file` records every answer (tests)."""
+    admin = AdminState(record_file=record_file)
     app = web.Application(
         client_max_size=MAX_REQUEST_SIZE,
         middlewares=[admin_middleware(admin), error_middleware, api_key_middleware(api_key)],

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 QDRANT_VERSION: Final = "1.19.0"
+# `GET /` reports the build's git commit (40 hex digits); the stand-in has no Qdrant build,
+# so it sends a fixed, recognisably fake one of the right shape.
+QDRANT_COMMIT: Final = "0" * 32 + "5a4db0c0"
 
 HNSW: Final[dict[str, Any]] = {
     "m": 16,

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+
+from qco.sandbox.qdrant.serialize import to_json
 
 
 class ApiError(Exception):
@@ -38,20 +39,10 @@ def conflict(message: str) -> ApiError:
     return ApiError(409, f"Wrong input: {message}")
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_unset=False)
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    return value
-
-
 def ok(result: Any, started: float | None = None, status: int = 200) -> web.Response:
     """Qdrant's success envelope: `{"result": ..., "status": "ok", "time": seconds}`."""
     elapsed = time.perf_counter() - started if started is not None else 0.0
-    body = {"result": _jsonable(result), "status": "ok", "time": elapsed}
+    body = {"result": to_json(result), "status": "ok", "time": elapsed}
     return web.json_response(body, status=status)
 
 

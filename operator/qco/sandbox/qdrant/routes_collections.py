@@ -26,7 +26,11 @@ def update_result(request: web.Request) -> models.UpdateResult:
 async def root(request: web.Request) -> web.Response:
     """`GET /`: version info (not wrapped in the envelope, as in Qdrant)."""
     return web.json_response(
-        {"title": "qdrant - vector search engine", "version": defaults.QDRANT_VERSION, "commit": None}
+        {
+            "title": "qdrant - vector search engine",
+            "version": defaults.QDRANT_VERSION,
+            "commit": defaults.QDRANT_COMMIT,
+        }
     )
 
 

@@ -25,6 +25,8 @@ class SandboxConfig:
     """Port to listen on; 0 picks a free one."""
     api_key: str | None = None
     """When set, every request but the probes needs it (`api-key` header or bearer token)."""
+    record_file: Path | None = None
+    """When set, every answered API request is appended to this file as a JSON line."""
 
 
 class QdrantSandbox:
@@ -61,7 +63,9 @@ class QdrantSandbox:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._registry = Registry(self.data_dir)
             self._registry.load()
-            self._runner = web.AppRunner(build_app(self._registry, self.config.api_key), access_log=None)
+            self._runner = web.AppRunner(
+                build_app(self._registry, self.config.api_key, self.config.record_file), access_log=None
+            )
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.host, self.config.port)
             await site.start()
