@@ -12,7 +12,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Only what the wheel is built from (.dockerignore keeps tests, charts and docs out).
+# Only what the wheel is built from (.dockerignore keeps tests, charts and docs out, and the
+# sandbox's stand-ins too: `qco.sandbox` is a test tool and has no place in the image).
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 RUN python -m venv /opt/qco \
@@ -20,7 +21,8 @@ RUN python -m venv /opt/qco \
     && /opt/qco/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
     && /opt/qco/bin/pip install /tmp/wheels/*.whl \
     && /opt/qco/bin/pip uninstall -y pip \
-    && /opt/qco/bin/qco --help >/dev/null
+    && /opt/qco/bin/qco run --help >/dev/null \
+    && /opt/qco/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('qco.sandbox') is not None)"
 
 # --- final: the base image plus the virtualenv, nothing else ---------------------------------
 FROM ${PYTHON_IMAGE}

@@ -1,14 +1,22 @@
 """The Dockerfile, parsed stage by stage (no Docker engine runs here): multi-stage, pinned slim
 base, only the virtualenv in the final stage, no compilers there, numeric non-root user,
-entrypoint `qco run`; and .dockerignore keeps everything but the package sources out."""
+entrypoint `qco run`; .dockerignore keeps everything but the package sources out; and the
+builder's wheel step, run on the build context .dockerignore lets in, yields a package without
+the sandbox's stand-ins whose `qco run` works."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.delivery.chart import ROOT
 
@@ -101,32 +109,90 @@ def test_entrypoint_is_qco_run() -> None:
     assert final.all("CMD") == []
 
 
-def test_dockerignore_lets_in_only_the_package_sources() -> None:
+def _included(path: str) -> bool:
+    """Whether .dockerignore lets `path` into the build context (the last matching pattern wins)."""
     patterns = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+    keep = True
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        bare = pattern.lstrip("!").rstrip("/")
+        if fnmatch.fnmatch(path, bare) or path.startswith(bare + "/"):
+            keep = negated
+    return keep
 
-    def included(path: str) -> bool:
-        keep = True
-        for pattern in patterns:
-            negated = pattern.startswith("!")
-            bare = pattern.lstrip("!").rstrip("/")
-            if fnmatch.fnmatch(path, bare) or path.startswith(bare + "/"):
-                keep = negated
-        return keep
 
+def test_dockerignore_lets_in_only_the_package_sources() -> None:
     _, (builder, _) = _stages()
     for copy in builder.all("COPY"):
         for source in shlex.split(copy)[:-1]:
-            assert included(source.rstrip("/")), f"COPY {source} is excluded by .dockerignore"
-    assert included("operator/qco/cli/run.py")
+            assert _included(source.rstrip("/")), f"COPY {source} is excluded by .dockerignore"
+    assert _included("operator/qco/cli/run.py")
     for path in (
         "tests/conftest.py",
         "charts/qco/values.yaml",
         ".git/HEAD",
         ".venv/bin/python",
         "docs/install.md",
+        "operator/qco/sandbox/__init__.py",
+        "operator/qco/sandbox/qdrant/server.py",
     ):
-        assert not included(path), path
+        assert not _included(path), path
+
+
+def _build_context(context: Path) -> None:
+    """What the builder stage's COPY instructions put in its WORKDIR, .dockerignore applied."""
+    _, (builder, _) = _stages()
+    for copy in builder.all("COPY"):
+        *sources, _ = shlex.split(copy)
+        for source in sources:
+            for path in [ROOT / source, *(ROOT / source).rglob("*")]:
+                relative = path.relative_to(ROOT).as_posix()
+                if path.is_file() and _included(relative):
+                    (context / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, context / relative)
+
+
+def _wheel_step(wheels: Path) -> list[str]:
+    """The builder's `pip wheel` command, run with this interpreter's pip into `wheels`."""
+    _, (builder, _) = _stages()
+    commands = [c.strip() for run in builder.all("RUN") for c in run.split("&&")]
+    (step,) = [shlex.split(c) for c in commands if " wheel " in c]
+    assert step[:2] == ["/opt/qco/bin/pip", "wheel"], step
+    args = [str(wheels) if arg == "/tmp/wheels" else arg for arg in step[2:]]
+    return [sys.executable, "-m", "pip", "wheel", *args]
+
+
+def test_the_image_package_has_no_sandbox_and_runs(tmp_path: Path) -> None:
+    context, wheels, site = tmp_path / "src", tmp_path / "wheels", tmp_path / "site"
+    _build_context(context)
+    assert (context / "operator" / "qco" / "cli" / "run.py").is_file()
+    built = subprocess.run(_wheel_step(wheels), cwd=context, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "qco/cli/run.py" in names
+    assert not [n for n in names if n.startswith("qco/sandbox")]
+
+    # The wheel alone (its dependencies come from this environment), ahead of the editable install.
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site)]
+    subprocess.run([*install, str(wheel)], check=True, capture_output=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+
+    def qco(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "qco", *args]
+        return subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    where = [sys.executable, "-c", "import qco; print(qco.__file__)"]
+    found = subprocess.run(where, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert Path(found.stdout.strip()).is_relative_to(site)
+    result = qco("run", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "QCO_QDRANT_URL" in result.stdout
+    result = qco("sandbox")
+    assert result.returncode == 2
+    assert "pip install 'qdrant-collection-operator[sandbox]'" in result.stderr
+    assert "Traceback" not in result.stderr
