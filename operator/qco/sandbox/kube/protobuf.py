@@ -111,3 +111,37 @@ def decode(body: bytes) -> dict[str, Any]:
                 f"protobuf bodies of kind {kind} are not supported by the emulator: send JSON",
             )
     return obj
+
+
+# --- encoding (OpenAPI v2) -------------------------------------------------------------------------
+
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What the API server answers with: the same type without the `@` Go's mime parser refuses.
+OPENAPI_V2_PROTOBUF_RESPONSE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def openapi_v2_document(title: str, version: str) -> bytes:
+    """A gnostic `openapi_v2.Document` (swagger and info only) for clients that ask for protobuf.
+
+    kubectl falls back to `/openapi/v2` in protobuf when a kind is missing from the v3 documents;
+    a valid document without definitions lets it skip client-side validation of that kind and
+    report what an API server reports ("no matches for kind"), instead of a parse error.
+    """
+    info = _length_delimited(1, title.encode()) + _length_delimited(2, version.encode())
+    return _length_delimited(1, b"2.0") + _length_delimited(2, info)

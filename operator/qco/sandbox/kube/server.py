@@ -134,6 +134,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     async def _dispatch(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         path, method = raw.path, raw.method
+        if (
+            method == "GET"
+            and path == "/openapi/v2"
+            and protobuf.OPENAPI_V2_PROTOBUF in raw.headers.get("Accept", "")
+        ):
+            document = protobuf.openapi_v2_document("Kubernetes", discovery.SERVER_VERSION["gitVersion"])
+            return aiohttp.web.Response(body=document, content_type=protobuf.OPENAPI_V2_PROTOBUF_RESPONSE)
         if method == "GET":
             static = self._static(path)
             if static is not None:

@@ -88,19 +88,99 @@ def jsonpath(obj: Any, path: str) -> list[Any]:
 
 def _age(timestamp: str) -> str:
     """Humanised age as kubectl prints it (`5s`, `3m`, `2h`, `4d`)."""
-    try:
-        then = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    try:  # RFC 3339 times, and MicroTime (`eventTime`) with its fraction of a second
+        then = datetime.datetime.fromisoformat(timestamp)
     except ValueError:
         return timestamp
-    seconds = max(0, int((datetime.datetime.now(datetime.UTC) - then).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * 2 or (unit == "m" and seconds >= 120):
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.UTC)
+    return human_duration(int((datetime.datetime.now(datetime.UTC) - then).total_seconds()))
+
+
+def human_duration(seconds: int) -> str:
+    """apimachinery's HumanDuration: `45s`, `3m20s`, `25m`, `5h10m`, `30h`, `3d4h`, `400d`, `3y20d`."""
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 120:
+        return f"{max(seconds, 0)}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if hours < 24 * 365 * 2:
+        return f"{days}d"
+    if hours < 24 * 365 * 8:
+        return f"{days // 365}y{days % 365}d" if days % 365 else f"{days // 365}y"
+    return f"{days // 365}y"
+
+
+def _event_column(name: str, description: str, priority: int = 0, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "type": "string", "priority": priority, "description": description, **extra}
+
+
+# The API server's columns for core/v1 Events; the server prints them all ("wide") and kubectl
+# hides priority-1 columns unless `-o wide`.
+_EVENT_COLUMNS = [
+    _event_column("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
+    _event_column("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
+    _event_column(
+        "Reason",
+        "This should be a short, machine understandable string that gives the reason "
+        "for the transition into the object's current status.",
+    ),
+    _event_column("Object", "The object that this event is about."),
+    _event_column("Subobject", "The field of the object the event is about.", 1),
+    _event_column("Source", "The component reporting this event.", 1),
+    _event_column("Message", "A human-readable description of the status of this operation."),
+    _event_column("First Seen", "The time at which the event was first recorded.", 1),
+    _event_column("Count", "The number of times this event has occurred.", 1),
+    _event_column("Name", "Name must be unique within a namespace.", 1, format="name"),
+]
+
+
+def _event_cells(event: dict[str, Any]) -> list[Any]:
+    """One Event row, computed as the API server's event printer does."""
+    involved = event.get("involvedObject") or {}
+    first = event.get("firstTimestamp") or event.get("eventTime") or ""
+    last = event.get("lastTimestamp") or first
+    count = event.get("count") or 1
+    series = event.get("series") or {}
+    if series:
+        last, count = series.get("lastObservedTime") or last, series.get("count") or count
+    first_seen = _age(first) if first else "<unknown>"
+    last_seen = _age(last) if last else "<unknown>"
+    if count > 1:
+        last_seen = f"{last_seen} (x{count} over {first_seen})"
+    kind = str(involved.get("kind", "")).lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    source = event.get("source") or {}
+    component = source.get("component") or event.get("reportingComponent") or ""
+    host = source.get("host") or event.get("reportingInstance") or ""
+    return [
+        last_seen,
+        event.get("type", ""),
+        event.get("reason", ""),
+        target,
+        involved.get("fieldPath", ""),
+        f"{component}, {host}" if host else component,
+        str(event.get("message", "")).strip(),
+        first_seen,
+        count,
+        event.get("metadata", {}).get("name", ""),
+    ]
 
 
 def columns_for(rt: ResourceType) -> list[dict[str, Any]]:
     """Column definitions: Name, then the CRD's printer columns (or the built-in's), then Age."""
+    if rt.storage_key == ("", "events"):
+        return [dict(c) for c in _EVENT_COLUMNS]
     if rt.printer_columns:
         return [dict(_NAME_COLUMN), *[dict(c) for c in rt.printer_columns]]
     age = [] if rt.plural == "customresourcedefinitions" else [dict(_AGE_COLUMN)]  # it has "Created At"
@@ -143,7 +223,8 @@ def table(
     columns = columns_for(rt)
     rows = []
     for obj in objects:
-        row: dict[str, Any] = {"cells": [_cell(obj, c) for c in columns]}
+        cells = _event_cells(obj) if rt.storage_key == ("", "events") else [_cell(obj, c) for c in columns]
+        row: dict[str, Any] = {"cells": cells}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
