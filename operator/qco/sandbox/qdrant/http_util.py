@@ -10,8 +10,9 @@ import pydantic
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from qco.sandbox.qdrant.errors import ApiError, bad_request, error_response
+from qco.sandbox.qdrant.errors import ApiError, error_response
 from qco.sandbox.qdrant.registry import Registry
+from qco.sandbox.qdrant.validation import format_error, normalize_datetime_ranges, validation_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,16 +25,23 @@ def registry(request: web.Request) -> Registry:
     return request.app[REGISTRY_KEY]
 
 
-async def parse_body(request: web.Request, model: Any) -> Any:
-    """Validate the JSON body with a qdrant-client model (class or type); 400 on bad input."""
+async def parse_body(request: web.Request, model: Any, invalid_status: int = 400) -> Any:
+    """Validate the JSON body with a qdrant-client model (class or type).
+
+    A body that is not JSON answers 400; one the model refuses answers `invalid_status`
+    (Qdrant answers 422 where its own validation, not deserialization, refuses it).
+    """
     try:
         raw = await request.json() if request.can_read_body else {}
     except json.JSONDecodeError as exc:
-        raise bad_request(f"Format error in JSON body: {exc}") from exc
+        raise format_error(str(exc)) from exc
+    raw = normalize_datetime_ranges(raw)
     try:
         return pydantic.TypeAdapter(model).validate_python(raw)
     except pydantic.ValidationError as exc:
-        raise ApiError(400, f"Format error in JSON body: {exc}") from exc
+        if invalid_status == 422:
+            raise validation_error(str(exc).replace("\n", " ")) from exc
+        raise format_error(str(exc)) from exc
 
 
 def wait_flag(request: web.Request) -> bool:

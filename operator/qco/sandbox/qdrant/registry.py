@@ -100,7 +100,7 @@ class Registry:
                 if target not in self.collections:
                     raise collection_not_found(target)
                 if alias in self.collections:
-                    raise bad_request(f"Collection with the same name `{alias}` already exists!")
+                    raise conflict(f"Collection with the same name `{alias}` already exists!")
                 aliases[alias] = target  # Qdrant overwrites an existing alias silently
             elif isinstance(action, models.DeleteAliasOperation):
                 alias = action.delete_alias.alias_name
@@ -112,7 +112,7 @@ class Registry:
                 if old not in aliases:
                     raise not_found(f"Alias {old} does not exists!")
                 if new in self.collections:
-                    raise bad_request(f"Collection with the same name `{new}` already exists!")
+                    raise conflict(f"Collection with the same name `{new}` already exists!")
                 aliases[new] = aliases.pop(old)
             else:
                 raise bad_request(f"alias action `{type(action).__name__}` is not supported")

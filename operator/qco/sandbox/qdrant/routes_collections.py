@@ -10,8 +10,14 @@ from qdrant_client.http import models
 
 from qco.sandbox.qdrant import defaults
 from qco.sandbox.qdrant.edge_types import field_schema_in
-from qco.sandbox.qdrant.errors import bad_request, collection_not_found, ok
+from qco.sandbox.qdrant.errors import collection_not_found, ok
 from qco.sandbox.qdrant.http_util import parse_body, registry, wait_flag
+from qco.sandbox.qdrant.validation import (
+    check_create_collection,
+    check_field_path,
+    check_vector_name_config,
+    validation_error,
+)
 
 C = "/collections/{collection_name}"
 _operation_ids = iter(range(1, 1 << 62))
@@ -59,6 +65,7 @@ async def get_collection(request: web.Request) -> web.Response:
 async def create_collection(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await parse_body(request, models.CreateCollection)
+    check_create_collection(body)
     registry(request).create(request.match_info["collection_name"], body)
     return ok(True, started)
 
@@ -84,6 +91,7 @@ async def collection_exists(request: web.Request) -> web.Response:
 async def create_vector(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await parse_body(request, models.VectorNameConfig)
+    check_vector_name_config(body)
     collection = registry(request).resolve(request.match_info["collection_name"])
     await collection.add_vector(request.match_info["vector_name"], body)
     return ok(update_result(request), started)
@@ -98,9 +106,11 @@ async def delete_vector(request: web.Request) -> web.Response:
 
 async def create_index(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    body = await parse_body(request, models.CreateFieldIndex)
+    # An unknown or malformed schema is refused by Qdrant's validation: 422.
+    body = await parse_body(request, models.CreateFieldIndex, invalid_status=422)
     if body.field_schema is None:
-        raise bad_request("field_schema is required")
+        raise validation_error("field_schema: field_schema is required")
+    check_field_path(body.field_name)
     collection = registry(request).resolve(request.match_info["collection_name"])
     schema = field_schema_in(body.field_schema)
     if body.field_name in collection.payload_schema():
@@ -113,6 +123,7 @@ async def create_index(request: web.Request) -> web.Response:
 async def delete_index(request: web.Request) -> web.Response:
     started = time.perf_counter()
     collection = registry(request).resolve(request.match_info["collection_name"])
+    check_field_path(request.match_info["field_name"])
     await collection.write(qe.UpdateOperation.delete_field_index(request.match_info["field_name"]))
     return ok(update_result(request), started)
 
