@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 class Metrics:
     """The operator's metrics, all in one registry served on `/metrics`."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, kinds: tuple[str, ...] = ()) -> None:
         self.registry = registry or CollectorRegistry()
         self.reconciles = prometheus_client.Counter(
             "qco_reconciles",
@@ -44,12 +44,11 @@ class Metrics:
         # Per-object state becomes gauges at scrape time: recording a pass stays O(1) however
         # many objects there are (a Gauge per label set would need a recount on every pass).
         self.states = ObjectStates()
-        self.registry.register(_ObjectStatesCollector(self.states))
+        self.registry.register(_ObjectStatesCollector(self.states, kinds))
 
 
 CONDITIONS = ("Ready", "Reconciling", "Stalled", "Paused")
 COLOURS = ("green", "yellow", "grey", "red", "missing")
-KINDS = ("QdrantCollection",)
 
 
 class ObjectStates:
@@ -68,8 +67,9 @@ class ObjectStates:
 
 
 class _ObjectStatesCollector(Collector):
-    def __init__(self, states: ObjectStates) -> None:
+    def __init__(self, states: ObjectStates, kinds: tuple[str, ...]) -> None:
         self._states = states
+        self._kinds = kinds  # every served kind gets its zero series, objects or not
 
     def collect(self) -> Iterator[Metric]:
         states = list(self._states.by_object.items())
@@ -79,7 +79,7 @@ class _ObjectStatesCollector(Collector):
             "Objects by kind and by the condition that is True (Ready, Reconciling, Stalled, Paused).",
             labels=["kind", "condition"],
         )
-        for kind in sorted({kind for kind, _ in conditions} | set(KINDS)):
+        for kind in sorted({kind for kind, _ in conditions} | set(self._kinds)):
             for condition in CONDITIONS:
                 objects.add_metric([kind, condition], conditions[(kind, condition)])
         yield objects

@@ -22,13 +22,21 @@ class OperatorSettings(BaseSettings):
         default=None,
         description="File holding the API key for the default Qdrant URL (a mounted Secret). Never logged.",
     )
+    allowed_qdrant_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Comma-separated Qdrant URLs that resources may name in `spec.connection.url`: a glob"
+            " (`https://*.qdrant.example.com:6333`) or a prefix ending at a host, port or path boundary"
+            " (`http://qdrant.qdrant:6333`). Empty allows any URL. Others are refused (ConnectionNotAllowed)."
+        ),
+    )
     namespaces: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated namespaces to watch; empty watches the whole cluster.",
     )
     drift_interval_seconds: float = Field(
         default=60.0,
-        gt=0,
+        ge=5,
         description="Default seconds between drift checks when a resource sets no `driftInterval`.",
     )
     max_concurrency_per_endpoint: int = Field(
@@ -53,17 +61,31 @@ class OperatorSettings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="text", description="Log line format.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     metrics_port: int = Field(
-        default=8080, ge=0, le=65535, description="Port of `/metrics` and `/healthz` (0 picks a free port)."
+        default=8080, ge=0, le=65535, description="Port of `/metrics` (0 picks a free port)."
     )
     metrics_host: str = Field(default="0.0.0.0", description="Address `/metrics` and `/healthz` listen on.")
+    health_port: int = Field(
+        default=8081,
+        ge=0,
+        le=65535,
+        description="Port of the liveness endpoint `/healthz` (kopf's probes; 0 disables it).",
+    )
+    liveness_grace_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "`/healthz` fails when a change the API server shows has not arrived through the watch"
+            " stream for this long (a dead watch), or when the API cannot be listed."
+        ),
+    )
     peering_name: str | None = Field(
         default=None,
         description="kopf peering name for running several replicas (one active); unset runs standalone.",
     )
 
-    @field_validator("namespaces", mode="before")
+    @field_validator("namespaces", "allowed_qdrant_urls", mode="before")
     @classmethod
-    def _split_namespaces(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

@@ -33,9 +33,11 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         assert stop_sandbox(running) == 0
 
 
-def _secret(name: str, value: str) -> str:
+def _secret(name: str, value: str, labelled: bool = True) -> str:
+    labels = {"qco.dev/credentials": "true"} if labelled else {}
     return json.dumps(
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "default"},
+        {"apiVersion": "v1", "kind": "Secret",
+         "metadata": {"name": name, "namespace": "default", "labels": labels},
          "stringData": {"api-key": value}}
     )  # fmt: skip
 

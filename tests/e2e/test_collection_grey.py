@@ -14,7 +14,7 @@ def test_grey_collection_is_nudged_then_ready(sandbox: Sandbox, unique: str) -> 
         "vectors": {"": {"size": 16, "distance": "Cosine"}},
         "hnsw": {"m": 16},
         "optimizers": {"indexingThreshold": 10},  # KiB: 2,000 x 16 floats get an HNSW index
-        "driftInterval": "2s",
+        "driftInterval": "5s",
     }
     sandbox.apply(collection_manifest(name, spec))
     sandbox.wait_ready(name)

@@ -77,7 +77,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         aliases=st.lists(st.sampled_from(["prod", "staging"]), unique=True, max_size=2),
         deletionPolicy=st.sampled_from(["Retain", "Delete"]),
         adoptionPolicy=st.sampled_from(["IfCompatible", "Never", "Force"]),
-        driftInterval=st.sampled_from(["60s", "5m", "1h30m", "500ms"]),
+        driftInterval=st.sampled_from(["60s", "5m", "1h30m", "5500ms"]),
     ))  # fmt: skip
     if sparse:
         out["sparseVectors"] = sparse

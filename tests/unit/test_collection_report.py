@@ -15,7 +15,7 @@ from qco.plan.actions import (
     UpdateCollection,
 )
 from qco.plan.collection_request import create_collection_request
-from qco.reconcile.collection_report import build_status, outcome_for_failure, outcome_for_plan
+from qco.reconcile.collection_report import build_status, failure_outcome, outcome_for_plan
 from tests.unit.fake_qdrant import observe
 from tests.unit.planning import spec
 
@@ -69,7 +69,7 @@ def test_conditions_for_each_situation(
     assert (outcome.ready.status, outcome.reconciling.status, outcome.stalled.status) == expected
     assert outcome.ready.reason == reason
     assert text in outcome.ready.message
-    assert (outcome.paused is not None) == plan.paused
+    assert [c.type for c in outcome.extra] == (["Paused"] if plan.paused else [])
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_conditions_for_each_situation(
 def test_failures_are_stalled_only_when_a_human_must_act(
     stalled: bool, expected: tuple[str, str, str]
 ) -> None:
-    outcome = outcome_for_failure("QdrantUnreachable", "connection refused", stalled)
+    outcome = failure_outcome("QdrantUnreachable", "connection refused", stalled)
     assert (outcome.ready.status, outcome.reconciling.status, outcome.stalled.status) == expected
     assert outcome.ready.message == "connection refused"
 
@@ -105,7 +105,7 @@ def test_unchanged_pass_gives_an_identical_status() -> None:
 
 def test_transition_times_move_only_with_the_status() -> None:
     ready = build_status(None, outcome_for_plan(CollectionPlan("c1"), info(), False, []), 1, T0)
-    failing = build_status(ready, outcome_for_failure("QdrantUnreachable", "down", stalled=False), 1, T1)
+    failing = build_status(ready, failure_outcome("QdrantUnreachable", "down", stalled=False), 1, T1)
     assert conditions(failing)["Ready"]["lastTransitionTime"] == T1
     assert conditions(failing)["Stalled"]["lastTransitionTime"] == T0  # False before and after
     assert failing["collection"] == ready["collection"]  # a failed pass keeps the last mirror
@@ -114,10 +114,8 @@ def test_transition_times_move_only_with_the_status() -> None:
 
 def test_drift_is_counted_and_recorded() -> None:
     start = build_status(None, outcome_for_plan(CollectionPlan("c1"), info(), False, []), 1, T0)
-    outcome = outcome_for_plan(CollectionPlan("c1", actions=(UPDATE,)), info(), applied=True, aliases=[])
-    drifted = build_status(
-        start, outcome.__class__(**{**outcome.__dict__, "drift_fields": ("hnsw.m",)}), 1, T1
-    )
+    outcome = outcome_for_plan(CollectionPlan("c1", actions=(UPDATE,)), info(), True, [], ("hnsw.m",))
+    drifted = build_status(start, outcome, 1, T1)
     assert drifted["driftCorrections"] == 1
     assert drifted["lastDriftCorrection"] == {"time": T1, "fields": ["hnsw.m"]}
     assert drifted["lastSyncTime"] == T1

@@ -12,13 +12,13 @@ from prometheus_client import generate_latest
 from pydantic import ValidationError
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from qco.api.durations import parse_duration
 from qco.cli import main
 from qco.clients.errors import FailureKind, classify
-from qco.handlers.collection import _next_delay
+from qco.handlers.loop import next_delay
 from qco.handlers.runtime import JsonFormatter
 from qco.metrics import Metrics
-from qco.reconcile.collection import PassResult
-from qco.reconcile.durations import parse_duration
+from qco.reconcile.outcome import PassResult
 from qco.settings import OperatorSettings
 
 
@@ -119,11 +119,11 @@ def test_json_log_lines() -> None:
     ],
 )
 def test_retry_backoff(result: PassResult, failures: int, delay: float) -> None:
-    assert _next_delay(result, failures) == delay
+    assert next_delay(result, failures) == delay
 
 
 def test_drift_interval_is_jittered() -> None:
-    delays = {_next_delay(PassResult(60), 0) for _ in range(50)}
+    delays = {next_delay(PassResult(60), 0) for _ in range(50)}
     assert all(54 <= d <= 66 for d in delays)
     assert len(delays) > 1
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from qco.api.common import Condition, QcoModel
+from qco.api.common import Condition, QcoModel, SecretKeyRef
 
 CollectionColour = Literal["green", "yellow", "grey", "red"]
 
@@ -31,6 +31,13 @@ class DriftCorrection(QcoModel):
     fields: list[str] = Field(default_factory=list, description="Spec fields that had drifted.")
 
 
+class ManagedEndpoint(QcoModel):
+    """The Qdrant on which qco created or adopted the collection (never a key, only its Secret's name)."""
+
+    url: str = Field(description="Qdrant URL.")
+    api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret the key came from.")
+
+
 class QdrantCollectionStatus(QcoModel):
     """Observed state, written by qco only."""
 
@@ -44,3 +51,10 @@ class QdrantCollectionStatus(QcoModel):
     last_sync_time: datetime | None = Field(default=None, description="Last time Qdrant matched the spec.")
     last_drift_correction: DriftCorrection | None = Field(default=None, description="Last drift corrected.")
     drift_corrections: int | None = Field(default=None, ge=0, description="Drift corrections so far.")
+    endpoint: ManagedEndpoint | None = Field(
+        default=None,
+        description=(
+            "Where qco manages the collection; when spec.connection.url moves, qco releases it here first."
+            " Absent while this object has never created or adopted a collection."
+        ),
+    )

@@ -18,9 +18,6 @@ GROUP = "qco.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-#: Kubernetes-style duration: one or more <number><unit> groups, e.g. "60s", "5m", "1h30m".
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
-
 #: Names Qdrant accepts for collections and aliases that are also safe in URLs and labels.
 QDRANT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -45,6 +42,9 @@ class QcoModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+#: The longest condition message the CRD (and so the API server) accepts; longer ones are cut.
+MAX_MESSAGE_BYTES = 32768
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -58,7 +58,7 @@ class Condition(QcoModel):
         description="One CamelCase word saying why, e.g. ImmutableFieldChanged.",
         max_length=128,
     )
-    message: str = Field(default="", description="Human-readable details.", max_length=32768)
+    message: str = Field(default="", description="Human-readable details.", max_length=MAX_MESSAGE_BYTES)
     last_transition_time: datetime | None = Field(
         default=None, description="When the status last changed (RFC 3339)."
     )
@@ -79,8 +79,11 @@ class ConnectionSpec(QcoModel):
 
     url: str | None = Field(
         default=None,
-        description="Qdrant REST URL, e.g. http://qdrant.qdrant:6333. Default: the operator's default URL.",
-        pattern=r"^https?://[^\s]+$",
+        description=(
+            "Qdrant REST URL, e.g. http://qdrant.qdrant:6333. Default: the operator's default URL."
+            " No user:password@ part: credentials come from apiKeySecretRef."
+        ),
+        pattern=r"^https?://[^\s/@?#]+([/?#][^\s]*)?$",
         max_length=2048,
     )
     api_key_secret_ref: SecretKeyRef | None = Field(

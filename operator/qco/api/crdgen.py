@@ -4,7 +4,7 @@ pydantic's JSON schema is close to what Kubernetes wants but not structural: it 
 `anyOf [X, null]` for optional fields, `const`, `title` and `additionalProperties: false`.
 `structural_schema` rewrites it into the structural OpenAPI v3 subset Kubernetes accepts;
 `structural_problems` checks the result (the tests run it on every generated CRD).
-A new kind registers one line in `KINDS`.
+Every kind in `qco.api.kinds.KINDS` gets a CRD.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from typing import Any
 
 import yaml
 
-from qco.api.collection import QDRANT_COLLECTION
 from qco.api.common import GROUP, VERSION, CrdKind
-
-#: Every kind qco serves; one line per kind.
-KINDS: tuple[CrdKind, ...] = (QDRANT_COLLECTION,)
+from qco.api.kinds import KINDS
 
 #: Where `qco crds` writes, relative to the repository root.
 CRD_DIR = Path("crds")

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from qco.api.crdgen import KINDS
 from qco.api.docs import reference_file_name, render_kind_reference, render_reference_index
+from qco.api.kinds import KINDS
 from qco.cli.generated import add_check_arguments, write_or_check
 from qco.settings import OperatorSettings
 

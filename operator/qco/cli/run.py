@@ -11,9 +11,11 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from qco.api.kinds import KINDS
 from qco.clients.kube import KubeClient, load_api_client
 from qco.clients.qdrant import QdrantPool
 from qco.handlers import collection
+from qco.handlers.liveness import register_probe
 from qco.handlers.runtime import Runtime, configure_kopf, configure_logging, start_metrics_server
 from qco.metrics import Metrics
 from qco.reconcile.context import Context
@@ -36,6 +38,7 @@ def build_registry() -> kopf.OperatorRegistry:
     """A registry with every kind's handlers; not kopf's global one, so tests can build several."""
     registry = kopf.OperatorRegistry()
     collection.register(registry)
+    register_probe(registry, KINDS)
     return registry
 
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | None = None) -> None:
     """Run the operator in the current event loop (tests call this in a thread of their own)."""
-    metrics = Metrics()
+    metrics = Metrics(kinds=tuple(kind.kind for kind in KINDS))
     runtime = Runtime(
         Context(
             settings=settings,
@@ -91,4 +94,7 @@ async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | No
         standalone=settings.peering_name is None,
         peering_name=settings.peering_name,
         stop_flag=stop_flag,
+        liveness_endpoint=(
+            f"http://{settings.metrics_host}:{settings.health_port}/healthz" if settings.health_port else None
+        ),
     )

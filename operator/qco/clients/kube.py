@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +15,20 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
+#: The label a Secret must carry before any qco resource may use it (opt-in, against a confused deputy).
+CREDENTIALS_LABEL = "qco.dev/credentials"
+
 
 class SecretError(Exception):
-    """A referenced Secret or key cannot be read; the message names it and the fix (never the value)."""
+    """A referenced Secret or key cannot be used; the message names it and the fix (never the value)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LookupRefused(Exception):
+    """Kubernetes would not say whether an object exists (forbidden, or its kind is not served)."""
 
 
 def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
@@ -39,42 +51,80 @@ class KubeClient:
     api_client: k8s.ApiClient
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        """The decoded value of one key of a Secret."""
+        """The decoded value of one key of a Secret labelled `qco.dev/credentials: "true"`."""
         core = k8s.CoreV1Api(self.api_client)
         try:
             secret = await asyncio.to_thread(core.read_namespaced_secret, name, namespace)
         except ApiException as exc:
             if exc.status == 404:
                 raise SecretError(
-                    f"Secret {namespace}/{name} not found: create it or fix apiKeySecretRef.name"
+                    "SecretNotFound",
+                    f"Secret {namespace}/{name} not found: create it or fix apiKeySecretRef.name",
                 ) from None
             if exc.status == 403:
-                raise SecretError(f"qco may not read Secret {namespace}/{name}: grant get on it") from None
+                raise SecretError(
+                    "SecretNotFound", f"qco may not read Secret {namespace}/{name}: grant get on it"
+                ) from None
             raise
+        labels = (secret.metadata.labels if secret.metadata else None) or {}
+        if labels.get(CREDENTIALS_LABEL) != "true":
+            raise SecretError(
+                "SecretNotPermitted",
+                f'Secret {namespace}/{name} is not labelled {CREDENTIALS_LABEL}: "true"; qco uses only'
+                f" Secrets that opt in: kubectl label secret -n {namespace} {name} {CREDENTIALS_LABEL}=true",
+            )
         data = secret.data or {}
         if key not in data:
-            raise SecretError(f"Secret {namespace}/{name} has no key {key!r}: fix apiKeySecretRef.key")
+            raise SecretError(
+                "SecretNotFound", f"Secret {namespace}/{name} has no key {key!r}: fix apiKeySecretRef.key"
+            )
         try:
             raw = data[key]
             return base64.b64decode(raw).decode().strip()
         except (binascii.Error, UnicodeDecodeError):
-            raise SecretError(f"Secret {namespace}/{name} key {key!r} is not valid UTF-8 text") from None
+            raise SecretError(
+                "SecretNotFound", f"Secret {namespace}/{name} key {key!r} is not valid UTF-8 text"
+            ) from None
 
     async def custom_object_uid(
         self, group: str, version: str, plural: str, namespace: str, name: str
     ) -> str | None:
-        """The uid of a namespaced custom object, or None when it does not exist."""
+        """The uid of a namespaced custom object, or None when it does not exist.
+
+        Raises LookupRefused when Kubernetes will not tell (403, or a 404 for the kind itself
+        because its CRD is not installed): the caller must then assume the object exists.
+        """
         api = k8s.CustomObjectsApi(self.api_client)
         try:
             body: Any = await asyncio.to_thread(
                 api.get_namespaced_custom_object, group, version, namespace, plural, name
             )
         except ApiException as exc:
-            if exc.status == 404:
+            if exc.status == 404 and _not_found_name(exc) == name:
                 return None
+            if exc.status in (403, 404):
+                raise LookupRefused(
+                    f"cannot look up {plural}.{group} {namespace}/{name}: {exc.status} {exc.reason}"
+                ) from None
             raise
         uid = body.get("metadata", {}).get("uid")
         return uid if isinstance(uid, str) else None
+
+    async def list_custom_objects(
+        self, group: str, version: str, plural: str, namespaces: list[str]
+    ) -> list[dict[str, Any]]:
+        """Every object of a kind in `namespaces` (all namespaces when empty)."""
+        api = k8s.CustomObjectsApi(self.api_client)
+        if not namespaces:
+            body: Any = await asyncio.to_thread(api.list_cluster_custom_object, group, version, plural)
+            return list(body.get("items") or [])
+        items: list[dict[str, Any]] = []
+        for namespace in namespaces:
+            body = await asyncio.to_thread(
+                api.list_namespaced_custom_object, group, version, namespace, plural
+            )
+            items += body.get("items") or []
+        return items
 
     async def patch_status(
         self, group: str, version: str, plural: str, namespace: str, name: str, status: dict[str, Any]
@@ -100,3 +150,14 @@ class KubeClient:
     def close(self) -> None:
         """Release the client's connection pool."""
         self.api_client.close()  # type: ignore[no-untyped-call]
+
+
+def _not_found_name(exc: ApiException) -> str | None:
+    # A missing object's 404 names it in `details.name`; a kind the server does not serve does not.
+    try:
+        body = json.loads(exc.body or "{}")
+    except ValueError:
+        return None
+    details = body.get("details") if isinstance(body, dict) else None
+    name = details.get("name") if isinstance(details, dict) else None
+    return name if isinstance(name, str) else None

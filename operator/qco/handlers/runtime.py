@@ -1,5 +1,5 @@
 """Operator runtime: what every handler shares (passed through kopf's `memo`), kopf's settings,
-logging, and the `/metrics` + `/healthz` endpoint."""
+logging, and the `/metrics` endpoint."""
 
 from __future__ import annotations
 
@@ -15,10 +15,26 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qco.api.common import GROUP
+from qco.handlers.liveness import WatchHealth
 from qco.reconcile.context import Context
 from qco.settings import OperatorSettings
 
 FINALIZER = f"{GROUP}/finalizer"
+
+
+#: What a pass worked from: the generation and the steering annotations' values.
+Seen = tuple[object, dict[str, str | None]]
+
+
+@dataclass
+class ObjectSlot:
+    """One object's loop state: the lock its pass and its finalizer share, its wake-up, what the
+    last pass worked from, and whether deletion has begun (no pass starts after that)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    seen: Seen | None = None
+    finalizing: bool = False
 
 
 @dataclass
@@ -26,15 +42,19 @@ class Runtime:
     """Shared state of one operator process; handlers find it as `memo.runtime`."""
 
     ctx: Context
-    # Per-object wake-ups and what each loop last worked from: the daemon is the only writer.
-    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
-    seen: dict[str, tuple[object, dict[str, str | None]]] = field(default_factory=dict)
+    slots: dict[str, ObjectSlot] = field(default_factory=dict)  # by uid, while a loop runs
+    watch_health: WatchHealth = field(default_factory=WatchHealth)
     metrics_server: web.AppRunner | None = None
     metrics_url: str | None = None
 
-    def wakeup(self, uid: str) -> asyncio.Event:
-        """The wake-up event of one object's reconcile loop."""
-        return self.wakeups.setdefault(uid, asyncio.Event())
+    def __post_init__(self) -> None:
+        self.ctx.wake = self.wake
+
+    def wake(self, uid: str) -> None:
+        """Run an object's next pass now (if its loop runs in this process)."""
+        slot = self.slots.get(uid)
+        if slot is not None:
+            slot.wakeup.set()
 
 
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorSettings) -> None:
@@ -59,18 +79,14 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorS
 
 
 async def start_metrics_server(runtime: Runtime) -> None:
-    """Serve `/metrics` and `/healthz` on the configured port."""
+    """Serve `/metrics` on the configured port (kopf serves `/healthz` on the health port)."""
     app = web.Application()
 
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(runtime.ctx.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, runtime.ctx.settings.metrics_host, runtime.ctx.settings.metrics_port)

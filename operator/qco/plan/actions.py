@@ -265,7 +265,27 @@ class AliasConflict:
         )
 
 
-Blocker = ImmutableFieldChanged | ResourceConflict | AdoptionRefused | AliasConflict
+@dataclass(frozen=True)
+class VectorRemovalRefused:
+    """The spec drops vectors from a collection that holds points; without consent nothing is touched."""
+
+    collection_name: str
+    vectors: tuple[str, ...]
+    points_count: int | None
+    reason: str = "VectorRemovalRefused"
+
+    def message(self) -> str:
+        """Which vectors, how many points would lose them, and how to consent."""
+        points = "an unknown number of" if self.points_count is None else f"{self.points_count}"
+        names = ", ".join(self.vectors)
+        return (
+            f"removing vector(s) {names} from collection {self.collection_name} would delete them from"
+            f" {points} points; nothing was changed. If this was a rename or a typo, restore the old"
+            " name in the spec; to remove them for real, set vectorRemovalPolicy: Allow"
+        )
+
+
+Blocker = ImmutableFieldChanged | ResourceConflict | AdoptionRefused | AliasConflict | VectorRemovalRefused
 
 
 @dataclass(frozen=True)

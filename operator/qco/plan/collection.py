@@ -13,6 +13,8 @@ Rules (the tests in tests/unit/test_plan_collection*.py hold one row per rule):
 - Fields the spec leaves out are not managed. Named vectors, payload indexes and aliases that
   the spec no longer lists are removed only if qco recorded them in its stamp; a list left out
   entirely (None) is not managed at all, an empty list removes what qco recorded.
+- No data loss without consent: removing a vector from a collection that holds points needs
+  vectorRemovalPolicy Allow; otherwise the whole plan is VectorRemovalRefused and touches nothing.
 - Aliases: never taken from a collection another existing resource owns; taken from an
   unmanaged collection only with adoptionPolicy Force.
 - A grey collection with nothing else to patch gets its optimizers nudged.
@@ -25,7 +27,7 @@ from typing import Any
 
 from qdrant_client.http import models
 
-from qco.api.collection import QdrantCollectionSpec
+from qco.api.collection_config import CollectionConfig
 from qco.plan import collection_request as req
 from qco.plan.actions import (
     Action,
@@ -44,6 +46,7 @@ from qco.plan.actions import (
     ResourceConflict,
     StampOwner,
     UpdateAliases,
+    VectorRemovalRefused,
 )
 from qco.plan.compare import plain, same
 from qco.plan.inputs import DesiredCollection, ObservedCollection, ResourceIdentity
@@ -115,6 +118,10 @@ def plan_collection_changes(desired: DesiredCollection, observed: ObservedCollec
                 vector_actions.insert(0, DeleteVector(name, sname, True, (f"sparseVectors.{sname}",)))
                 recorded_vectors.discard(sname)
     recorded_vectors = (recorded_vectors & (set(live_dense) | set(live_sparse))) | new_vectors
+    removed = tuple(a.vector_name for a in vector_actions if isinstance(a, DeleteVector))
+    if removed and _refuses_vector_removal(desired, info):
+        refusal = VectorRemovalRefused(name, tuple(sorted(removed)), info.points_count)
+        return CollectionPlan(name, (), (refusal,), desired.paused, owned=True)
 
     update = collection_update(name, spec, info, new_vectors)
 
@@ -172,6 +179,11 @@ def _plan_create(desired: DesiredCollection, observed: ObservedCollection) -> Co
     if alias_ops:
         actions.append(UpdateAliases(name, tuple(alias_ops)))
     return CollectionPlan(name, tuple(actions), tuple(blockers), desired.paused, owned=True)
+
+
+def _refuses_vector_removal(desired: DesiredCollection, info: models.CollectionInfo) -> bool:
+    """No consent (vectorRemovalPolicy Refuse) and points that would lose data (unknown counts as some)."""
+    return desired.spec.vector_removal_policy != "Allow" and info.points_count != 0
 
 
 def _stamp(
@@ -250,7 +262,7 @@ def _live_vectors(info: models.CollectionInfo) -> dict[str, models.VectorParams]
     return dict(vectors)
 
 
-def immutable_mismatches(spec: QdrantCollectionSpec, info: models.CollectionInfo) -> list[FieldMismatch]:
+def immutable_mismatches(spec: CollectionConfig, info: models.CollectionInfo) -> list[FieldMismatch]:
     """Every immutable field the spec sets whose live value differs."""
     params = info.config.params
     out: list[FieldMismatch] = []

@@ -10,11 +10,11 @@ from typing import Any
 
 from qdrant_client.http import models
 
-from qco.api.collection import (
+from qco.api.collection_config import (
+    CollectionConfig,
     HnswSpec,
     OptimizersSpec,
     PayloadIndexSpec,
-    QdrantCollectionSpec,
     QuantizationSpec,
     SparseIndexSpec,
     SparseVectorSpec,
@@ -210,9 +210,7 @@ def vectors_config(vectors: Mapping[str, VectorSpec]) -> models.VectorsConfig:
     return {name: vector_params(v) for name, v in sorted(vectors.items())}
 
 
-def create_collection_request(
-    spec: QdrantCollectionSpec, metadata: Mapping[str, Any]
-) -> models.CreateCollection:
+def create_collection_request(spec: CollectionConfig, metadata: Mapping[str, Any]) -> models.CreateCollection:
     """PUT /collections/{c} body: everything the spec sets, plus `metadata` (user keys and qco's stamp)."""
     return models.CreateCollection(
         vectors=vectors_config(spec.vectors) if spec.vectors else {},

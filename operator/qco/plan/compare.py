@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from qdrant_client.http import models
 
-from qco.api.collection import QuantizationSpec
+from qco.api.collection_config import QuantizationSpec
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -30,7 +30,11 @@ class ResourceIdentity:
 
     @classmethod
     def from_metadata(
-        cls, meta: Mapping[str, Any], default_namespace: str = "", default_uid: str = ""
+        cls,
+        meta: Mapping[str, Any],
+        default_namespace: str = "",
+        default_uid: str = "",
+        kind: str = DEFAULT_KIND,
     ) -> Self:
         """The identity in a Kubernetes object's metadata (defaults for what a bare manifest lacks)."""
         return cls(
@@ -39,6 +43,7 @@ class ResourceIdentity:
             uid=str(meta.get("uid") or default_uid),
             creation_timestamp=str(meta.get("creationTimestamp") or ""),
             generation=int(meta.get("generation") or 0),
+            kind=kind,
         )
 
 

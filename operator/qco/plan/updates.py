@@ -7,14 +7,14 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 from qdrant_client.http import models
 
-from qco.api.collection import PayloadIndexSpec, QdrantCollectionSpec
+from qco.api.collection_config import CollectionConfig, PayloadIndexSpec
 from qco.plan import collection_request as req
 from qco.plan.actions import UpdateCollection
 from qco.plan.compare import changed_fields, live_value, only, plain, same, same_quantization
 
 
 def collection_update(
-    name: str, spec: QdrantCollectionSpec, info: models.CollectionInfo, new_vectors: set[str]
+    name: str, spec: CollectionConfig, info: models.CollectionInfo, new_vectors: set[str]
 ) -> UpdateCollection | None:
     """PATCH body covering every mutable difference, or None when the live collection matches.
 
@@ -71,7 +71,7 @@ def collection_update(
 
 
 def _vector_diffs(
-    spec: QdrantCollectionSpec, info: models.CollectionInfo, new_vectors: set[str]
+    spec: CollectionConfig, info: models.CollectionInfo, new_vectors: set[str]
 ) -> tuple[dict[str, models.VectorParamsDiff], list[str]]:
     if not spec.vectors:
         return {}, []
@@ -108,7 +108,7 @@ def _vector_diffs(
 
 
 def _sparse_diffs(
-    spec: QdrantCollectionSpec, info: models.CollectionInfo, new_vectors: set[str]
+    spec: CollectionConfig, info: models.CollectionInfo, new_vectors: set[str]
 ) -> tuple[dict[str, models.SparseVectorParams], list[str]]:
     if not spec.sparse_vectors:
         return {}, []

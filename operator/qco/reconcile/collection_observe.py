@@ -6,19 +6,21 @@ per-pass listing, and other collections are read only when an alias points at th
 
 from __future__ import annotations
 
-from qco.api.collection import QDRANT_COLLECTION
+import logging
+from typing import Any
+
 from qco.api.common import GROUP, VERSION
-from qco.clients.kube import KubeClient
+from qco.api.kinds import BY_NAME
+from qco.clients.kube import KubeClient, LookupRefused
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.inputs import DesiredCollection, ObservedCollection
 from qco.plan.ownership import OwnerStamp, parse_owner_stamp
 
-# Kinds that can own a collection; CollectionDeployment joins when its issue lands.
-PLURALS = {QDRANT_COLLECTION.kind: QDRANT_COLLECTION.plural, "CollectionDeployment": "collectiondeployments"}
+_logger = logging.getLogger(__name__)
 
 
 async def observe_collection(
-    gateway: QdrantGateway, kube: KubeClient | None, desired: DesiredCollection
+    gateway: QdrantGateway, kube: KubeClient | None, desired: DesiredCollection, log: Any = _logger
 ) -> ObservedCollection:
     """Everything `plan_collection_changes` needs about the live collection.
 
@@ -46,13 +48,19 @@ async def observe_collection(
     foreign = [s for s in (stamp, *target_stamps.values()) if s is not None and s.uid != desired.identity.uid]
     for other in foreign:
         if kube is not None and other.ref not in existing:
-            existing[other.ref] = await _owner_exists(kube, other)
+            existing[other.ref] = await _owner_exists(kube, other, log)
     return ObservedCollection(info, aliases, target_stamps, existing)
 
 
-async def _owner_exists(kube: KubeClient, stamp: OwnerStamp) -> bool:
-    plural = PLURALS.get(stamp.kind)
-    if plural is None:
-        return True  # a kind we do not know: assume it is alive rather than steal from it
-    uid = await kube.custom_object_uid(GROUP, VERSION, plural, stamp.namespace, stamp.name)
+async def _owner_exists(kube: KubeClient, stamp: OwnerStamp, log: Any) -> bool:
+    """Whether the owner a stamp names still exists; when Kubernetes cannot say, assume it does
+    (never adopt from an owner that may be alive)."""
+    kind = BY_NAME.get(stamp.kind)
+    if kind is None:
+        return True  # a kind this operator does not serve (yet): assume it is alive
+    try:
+        uid = await kube.custom_object_uid(GROUP, VERSION, kind.plural, stamp.namespace, stamp.name)
+    except LookupRefused as exc:
+        log.warning("owner of a collection assumed alive: %s", exc)
+        return True
     return uid == stamp.uid

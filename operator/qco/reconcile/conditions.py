@@ -29,6 +29,18 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+TRUNCATION_MARKER = " … [truncated]"
+
+
+def truncate(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8 (never inside a character), with a marker."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    room = max_bytes - len(TRUNCATION_MARKER.encode())
+    return data[:room].decode(errors="ignore") + TRUNCATION_MARKER
+
+
 def merge_conditions(
     current: Sequence[Mapping[str, Any]] | None,
     updates: Iterable[ConditionUpdate],

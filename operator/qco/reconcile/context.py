@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from qco.api.common import ConnectionSpec
 from qco.clients.kube import KubeClient, SecretError
 from qco.clients.qdrant import Endpoint, QdrantPool
 from qco.metrics import Metrics
 from qco.settings import OperatorSettings
+
+
+def _no_wake(uid: str) -> None:
+    del uid
 
 
 @dataclass
@@ -18,6 +25,8 @@ class Context:
     metrics: Metrics
     qdrant: QdrantPool
     kube: KubeClient
+    #: Wake another object's loop now (by uid), e.g. the new owner of a handed-over collection.
+    wake: Callable[[str], None] = field(default=_no_wake)
 
 
 class ConnectionProblem(Exception):
@@ -28,23 +37,49 @@ class ConnectionProblem(Exception):
         self.reason = reason
 
 
-async def resolve_endpoint(
-    ctx: Context, namespace: str, url: str | None, secret: tuple[str, str] | None, timeout_seconds: int | None
-) -> Endpoint:
-    """The endpoint of a resource: its own connection, else the operator's default. Keys never logged."""
+def url_allowed(url: str, allowed: list[str]) -> bool:
+    """Whether `url` is on the allow-list: a glob (`*`, `?`, `[`) matches the whole URL; any other
+    entry is a prefix that must end where the URL's host, port or path segment ends."""
+    if not allowed:
+        return True
+    for entry in allowed:
+        if any(c in entry for c in "*?["):
+            if fnmatch.fnmatchcase(url, entry):
+                return True
+            continue
+        base = entry.rstrip("/")
+        if url.rstrip("/") == base or url.startswith(base + "/"):
+            return True
+    return False
+
+
+async def resolve_endpoint(ctx: Context, namespace: str, connection: ConnectionSpec | None) -> Endpoint:
+    """The endpoint of a resource: its own connection, else the operator's default. Keys never logged.
+
+    A connection URL off QCO_ALLOWED_QDRANT_URLS is refused before any Secret is read, and a
+    Secret without the `qco.dev/credentials: "true"` label is never read into a request.
+    """
     settings = ctx.settings
+    url = connection.url if connection else None
+    secret_ref = connection.api_key_secret_ref if connection else None
     target = url or settings.qdrant_url
     if not target:
         raise ConnectionProblem(
             "NoQdrantConnection",
             "spec.connection.url is not set and the operator has no QCO_QDRANT_URL default",
         )
+    if url is not None and not url_allowed(url, settings.allowed_qdrant_urls):
+        raise ConnectionProblem(
+            "ConnectionNotAllowed",
+            f"spec.connection.url {url} is not allowed by the operator (QCO_ALLOWED_QDRANT_URLS);"
+            " use an allowed Qdrant URL or ask the operator's administrator to allow this one",
+        )
     api_key: str | None
-    if secret is not None:
+    if secret_ref is not None:
         try:
-            api_key = await ctx.kube.secret_value(namespace, secret[0], secret[1])
+            api_key = await ctx.kube.secret_value(namespace, secret_ref.name, secret_ref.key)
         except SecretError as exc:
-            raise ConnectionProblem("SecretNotFound", str(exc)) from None
+            raise ConnectionProblem(exc.reason, str(exc)) from None
     elif url is None or url.rstrip("/") == (settings.qdrant_url or "").rstrip("/"):
         try:
             api_key = settings.default_api_key()
@@ -54,4 +89,5 @@ async def resolve_endpoint(
             ) from None
     else:
         api_key = None
-    return Endpoint(target, api_key, float(timeout_seconds or settings.request_timeout_seconds))
+    timeout = connection.timeout_seconds if connection else None
+    return Endpoint(target, api_key, float(timeout or settings.request_timeout_seconds))

@@ -1,0 +1,115 @@
+"""The one reconcile loop every kind uses: thin kopf handlers around `reconcile.machinery`.
+
+Per object, a kopf daemon is the only writer: it reconciles, then sleeps until its jittered
+interval ends or a watch event wakes it (a new generation or a steering annotation). The
+finalizer takes the same per-object lock, so it never acts beside an in-flight pass, and marks
+the object so no pass starts after it. Being level-based, the loop never chains work through
+status flips, and a no-op pass writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from typing import Any
+
+import kopf
+
+from qco.api.common import GROUP, VERSION, CrdKind
+from qco.handlers.runtime import ObjectSlot, Runtime, Seen
+from qco.reconcile.machinery import KindReconciler, finalize_object, reconcile_object
+from qco.reconcile.outcome import PassResult
+from qco.reconcile.snapshot import PassSnapshot
+
+MAX_RETRY_SECONDS = 600.0  # what a human must fix (Stalled): at least every 10 minutes
+MAX_TRANSIENT_RETRY_SECONDS = 30.0  # Qdrant down or busy: notice its return within 30 s
+
+
+def register_kind(registry: kopf.OperatorRegistry, kind: CrdKind, reconciler: KindReconciler[Any]) -> None:
+    """Register the event filter, the daemon and the finalizer of one kind on a registry."""
+
+    async def on_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+        runtime: Runtime = memo.runtime
+        runtime.watch_health.saw(kind.kind, body, type)
+        slot = runtime.slots.get(str(body.metadata.uid))
+        # Only a running loop is woken (a new one starts with a pass anyway): no per-object
+        # state is created here, so deleted objects leave nothing behind.
+        if slot is not None and _needs_pass(body, slot.seen, reconciler.wake_annotations):
+            slot.wakeup.set()
+
+    async def loop(
+        body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: kopf.Logger, **_: Any
+    ) -> None:
+        runtime: Runtime = memo.runtime
+        uid = str(body.metadata.uid)
+        slot = runtime.slots.setdefault(uid, ObjectSlot())
+        try:
+            failures = 0
+            while not stopped:
+                async with slot.lock:
+                    if slot.finalizing:
+                        break
+                    slot.wakeup.clear()
+                    snapshot = PassSnapshot.take(kind, body)
+                    slot.seen = _seen(snapshot.generation, snapshot.annotations, reconciler.wake_annotations)
+                    result = await reconcile_object(runtime.ctx, reconciler, snapshot, logger)
+                    runtime.ctx.metrics.states.set(kind.kind, uid, result.condition, result.colour)
+                failures = failures + 1 if result.failed else 0
+                await _sleep_until_due(slot.wakeup, stopped, next_delay(result, failures))
+        finally:
+            if runtime.slots.get(uid) is slot:
+                del runtime.slots[uid]
+            # After the loop's last `set`: the object's gauges go exactly once, here.
+            runtime.ctx.metrics.states.forget(kind.kind, uid)
+
+    async def on_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+        runtime: Runtime = memo.runtime
+        slot = runtime.slots.get(str(body.metadata.uid)) or ObjectSlot()
+        async with slot.lock:  # waits for an in-flight pass; none starts after this
+            slot.finalizing = True
+            slot.wakeup.set()
+            await finalize_object(runtime.ctx, reconciler, PassSnapshot.take(kind, body), logger)
+
+    plural = kind.plural
+    kopf.on.event(GROUP, VERSION, plural, registry=registry, id=f"{plural}-event")(on_event)
+    kopf.daemon(GROUP, VERSION, plural, registry=registry, id=f"{plural}-loop", cancellation_timeout=5.0)(
+        loop
+    )
+    kopf.on.delete(GROUP, VERSION, plural, registry=registry, id=f"{plural}-delete")(on_delete)
+
+
+def _seen(generation: object, annotations: Any, wake_annotations: tuple[str, ...]) -> Seen:
+    """What a pass works from: the generation and the annotations that steer it."""
+    return generation, {key: annotations.get(key) for key in wake_annotations}
+
+
+def _needs_pass(body: kopf.Body, seen: Seen | None, wake_annotations: tuple[str, ...]) -> bool:
+    # Wake the loop only for what a user changed since the last pass began: our own status
+    # patches and kopf's finalizer patch change neither the generation nor these annotations.
+    if seen is None:
+        return True
+    return _seen(body.metadata.get("generation"), body.metadata.annotations, wake_annotations) != seen
+
+
+def next_delay(result: PassResult, failures: int) -> float:
+    """Seconds until the next pass: backoff after failures, else the jittered interval."""
+    if result.retry_after is not None:
+        # Repeated failures back off exponentially (no retry storm against a broken Qdrant),
+        # but never stop: a stalled object recovers on its own once the world is fixed.
+        cap = MAX_RETRY_SECONDS if result.condition == "Stalled" else MAX_TRANSIENT_RETRY_SECONDS
+        return min(result.retry_after * 2.0 ** max(0, failures - 1), max(cap, result.retry_after))
+    # Jitter spreads the drift checks of many objects so they do not hit Qdrant in bursts.
+    return result.drift_interval * random.uniform(0.9, 1.1)
+
+
+async def _sleep_until_due(wakeup: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
+    waiter = asyncio.ensure_future(wakeup.wait())
+    stopper = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({waiter, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiter, stopper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
