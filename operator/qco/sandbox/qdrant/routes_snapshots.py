@@ -1,10 +1,19 @@
-"""Snapshot endpoints: create, list, download, delete, recover from a location or an upload."""
+"""Snapshot endpoints: create, list, download, delete, recover from a location or an upload.
+
+Like Qdrant, every snapshot operation waits by default; `?wait=false` starts it in the
+background and answers 202 (accepted) at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 from qdrant_client.http import models
@@ -13,6 +22,11 @@ from qco.sandbox.qdrant import snapshots
 from qco.sandbox.qdrant.errors import bad_request, collection_not_found, ok
 from qco.sandbox.qdrant.http_util import parse_body, registry
 from qco.sandbox.qdrant.routes_collections import C
+from qco.sandbox.qdrant.validation import format_error
+
+log = logging.getLogger(__name__)
+# Background snapshot work started with ?wait=false; kept referenced until it ends.
+_BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
 def _name(request: web.Request) -> str:
@@ -31,13 +45,33 @@ def _priority(value: str | None) -> None:
         try:
             models.SnapshotPriority(value)
         except ValueError as exc:
-            raise bad_request(f"unknown snapshot priority `{value}`") from exc
+            raise format_error(
+                f"unknown variant `{value}`, expected one of `no_sync`, `snapshot`, `replica`"
+            ) from exc
+
+
+async def _logged(work: Awaitable[Any], what: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("background snapshot %s failed", what)
+
+
+async def _answer(request: web.Request, work: Callable[[], Awaitable[Any]], what: str) -> web.Response:
+    """Run `work` now (`wait=true`, the default) or in the background with 202 (`wait=false`)."""
+    started = time.perf_counter()
+    if request.query.get("wait", "true").lower() == "false":
+        task = asyncio.get_running_loop().create_task(_logged(work(), what))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        body = {"status": "accepted", "time": time.perf_counter() - started}
+        return web.json_response(body, status=202)
+    return ok(await work(), started)
 
 
 async def create_snapshot(request: web.Request) -> web.Response:
-    started = time.perf_counter()
     collection = registry(request).resolve(_existing(request))
-    return ok(await snapshots.create_snapshot(registry(request), collection), started)
+    return await _answer(request, lambda: snapshots.create_snapshot(registry(request), collection), "create")
 
 
 async def list_snapshots(request: web.Request) -> web.Response:
@@ -51,28 +85,47 @@ async def download_snapshot(request: web.Request) -> web.FileResponse:
 
 
 async def delete_snapshot(request: web.Request) -> web.Response:
-    started = time.perf_counter()
-    snapshots.delete_snapshot(registry(request), _existing(request), request.match_info["snapshot_name"])
-    return ok(True, started)
+    name = _existing(request)
+    path = snapshots.snapshot_path(registry(request), name, request.match_info["snapshot_name"])
+
+    async def delete() -> bool:
+        snapshots.delete_snapshot(registry(request), name, path.name)
+        return True
+
+    return await _answer(request, delete, "delete")
 
 
 async def recover_from_location(request: web.Request) -> web.Response:
-    started = time.perf_counter()
     body = await parse_body(request, models.SnapshotRecover)
-    with tempfile.TemporaryDirectory(dir=registry(request).data_dir) as tmp:
-        archive = Path(tmp) / "download.snapshot"
-        await snapshots.fetch_location(body.location, archive)
-        await snapshots.recover(registry(request), _name(request), archive, body.checksum)
-    return ok(True, started)
+    reg, name = registry(request), _name(request)
+    tmp = Path(tempfile.mkdtemp(dir=reg.data_dir, prefix=".download-"))
+    try:
+        # Location errors (bad URI, forbidden path, failed download) answer even with wait=false.
+        archive = await snapshots.fetch_location(
+            body.location, tmp / "download.snapshot", reg.snapshots_dir, body.api_key
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    async def recover() -> bool:
+        try:
+            await snapshots.recover(reg, name, archive, body.checksum)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return True
+
+    return await _answer(request, recover, "recover")
 
 
 async def recover_from_upload(request: web.Request) -> web.Response:
-    started = time.perf_counter()
     _priority(request.query.get("priority"))
-    reader = await request.multipart()
-    with tempfile.TemporaryDirectory(dir=registry(request).data_dir) as tmp:
-        archive = Path(tmp) / "upload.snapshot"
+    reg, name = registry(request), _name(request)
+    tmp = Path(tempfile.mkdtemp(dir=reg.data_dir, prefix=".upload-"))
+    try:
+        archive = tmp / "upload.snapshot"
         received = False
+        reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if isinstance(part, BodyPartReader) and part.name == "snapshot":
                 with archive.open("wb") as handle:
@@ -81,8 +134,18 @@ async def recover_from_upload(request: web.Request) -> web.Response:
                 received = True
         if not received:
             raise bad_request("multipart field `snapshot` is missing")
-        await snapshots.recover(registry(request), _name(request), archive, request.query.get("checksum"))
-    return ok(True, started)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    async def recover() -> bool:
+        try:
+            await snapshots.recover(reg, name, archive, request.query.get("checksum"))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return True
+
+    return await _answer(request, recover, "recover")
 
 
 def add_routes(app: web.Application) -> None:

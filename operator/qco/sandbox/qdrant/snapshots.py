@@ -13,6 +13,7 @@ import secrets
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import qdrant_edge as qe
@@ -109,21 +110,32 @@ def delete_snapshot(registry: Registry, collection: str, name: str) -> None:
     path.with_name(name + CHECKSUM_SUFFIX).unlink(missing_ok=True)
 
 
-async def fetch_location(location: str, into: Path) -> None:
-    """Copy a `file://` or download an `http(s)://` snapshot location to a local file."""
-    if location.startswith("file://"):
-        source = Path(location.removeprefix("file://"))
-        if not await asyncio.to_thread(source.is_file):
-            raise bad_request(f"Snapshot file {source} does not exist")
-        await asyncio.to_thread(shutil.copyfile, source, into)
-        return
-    if not location.startswith(("http://", "https://")):
-        raise bad_request(f"Unsupported snapshot location: {location}")
+def _local_location(location: str, snapshots_root: Path) -> Path:
+    """A `file://` location as a path inside the snapshot directory, with Qdrant's errors."""
+    url = urlsplit(location)
+    path = Path(unquote(url.path))
+    if url.netloc not in ("", "localhost") or not path.is_absolute():
+        raise ApiError(400, "Bad request: Invalid snapshot URI, file path must be absolute or on localhost")
+    if not path.exists():
+        raise ApiError(400, f'Bad request: Snapshot file "{path}" does not exist')
+    resolved = path.resolve()
+    # Qdrant refuses arbitrary files of its host: only its own snapshot directory is readable.
+    if not resolved.is_relative_to(snapshots_root.resolve()):
+        raise ApiError(403, f'Forbidden: Snapshot file "{resolved}" must be inside snapshots dir')
+    return resolved
+
+
+async def _download(location: str, into: Path, api_key: str | None) -> None:
+    headers = {"api-key": api_key} if api_key else {}
     try:
-        async with httpx.AsyncClient(timeout=60) as client, client.stream("GET", location) as response:
-            if response.status_code != 200:
+        async with (
+            httpx.AsyncClient(timeout=60, headers=headers) as client,
+            client.stream("GET", location) as response,
+        ):
+            if not response.is_success:
                 raise bad_request(
-                    f"Failed to download snapshot from {location}: status {response.status_code}"
+                    f"Failed to download snapshot from {location}: status - "
+                    f"{response.status_code} {response.reason_phrase}"
                 )
             with into.open("wb") as handle:
                 async for chunk in response.aiter_bytes():
@@ -132,12 +144,23 @@ async def fetch_location(location: str, into: Path) -> None:
         raise bad_request(f"Failed to download snapshot from {location}: {exc}") from exc
 
 
+async def fetch_location(location: str, into: Path, snapshots_root: Path, api_key: str | None = None) -> Path:
+    """The local archive of a snapshot location: a `file://` path, or an `http(s)://` download."""
+    scheme = urlsplit(location).scheme
+    if scheme == "file":
+        return _local_location(location, snapshots_root)
+    if scheme not in ("http", "https"):
+        raise ApiError(400, f"Bad request: URL {location} with scheme {scheme} is not supported")
+    await _download(location, into, api_key)
+    return into
+
+
 async def recover(registry: Registry, name: str, archive: Path, checksum: str | None) -> None:
     """Restore collection `name` from a local archive: check, unpack fresh, load, then swap in."""
     if checksum is not None:
         actual = await asyncio.to_thread(sha256_file, archive)
         if actual != checksum.lower():
-            raise bad_request(f"Snapshot checksum mismatch: expected {checksum}, got {actual}")
+            raise ApiError(400, f"Bad request: Snapshot checksum mismatch: expected {checksum}, got {actual}")
     staging = registry.collections_dir / f".restore-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
