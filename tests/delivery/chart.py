@@ -23,6 +23,7 @@ ALL_FEATURES: dict[str, Any] = {
     "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
     "serviceAccount": {"annotations": {"example.com/role": "qco"}},
     "rbac": {"secretNames": ["qdrant-apikey"]},
+    "config": {"allowedQdrantUrls": ["http://qdrant.qdrant:6333", "https://*.qdrant.example.com:6333"]},
     "podAnnotations": {"example.com/team": "search"},
     "podLabels": {"team": "search"},
     "priorityClassName": "system-cluster-critical",

@@ -44,6 +44,7 @@ def _values(metrics_port: int) -> dict[str, Any]:
         # The in-cluster URL a real install would use; the test swaps in the stand-in's URL.
         "qdrant": {"url": "http://qdrant.qdrant:6333", "apiKeySecret": {"name": SECRET, "key": "api-key"}},
         "metrics": {"port": metrics_port},
+        "health": {"port": _free_port()},
         "config": {"logFormat": "text", "driftIntervalSeconds": 30},
         "collections": [
             {
@@ -199,5 +200,5 @@ def test_chart_installs_an_operator_that_reconciles_collections_from_values(
     obj = json.loads(kube_emulator.kubectl("get", "qc/chart-docs", "-n", NAMESPACE, "-o", "json").stdout)
     assert argocd_health("QdrantCollection", obj)[0] == "Healthy"
     assert kstatus(obj) == "Current"
-    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     assert 'qco_objects{condition="Ready",kind="QdrantCollection"} 1.0' in metrics

@@ -111,10 +111,9 @@ def test_deployment_is_hardened_and_probed() -> None:
     assert security["runAsUser"] > 0
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     assert "memory" in container["resources"]["limits"]
-    (port,) = container["ports"]
-    assert (port["name"], port["containerPort"]) == ("metrics", 8080)
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": 8080, "health": 8081}
     for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert container["image"] == "qdrant-collection-operator@sha256:" + "a" * 64
     assert "args" not in container and "command" not in container  # the image's entrypoint: qco run
 
@@ -141,6 +140,8 @@ def test_deployment_sets_only_known_settings_and_mounts_the_api_key() -> None:
             patch.setenv(name, value)
         settings = OperatorSettings()
     assert settings.peering_name == "qco" and settings.metrics_port == 8080
+    assert (settings.health_port, settings.liveness_grace_seconds) == (8081, 120.0)
+    assert settings.allowed_qdrant_urls == ["http://qdrant.qdrant:6333", "https://*.qdrant.example.com:6333"]
     (single,) = only(render({}), "Deployment")
     assert single["spec"]["strategy"] == {"type": "Recreate"}  # standalone: never two at once
 
