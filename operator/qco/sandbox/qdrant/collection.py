@@ -21,6 +21,7 @@ from qco.sandbox.qdrant.config_translation import (
     create_request_to_edge,
 )
 from qco.sandbox.qdrant.errors import bad_request
+from qco.sandbox.qdrant.optimizations import OptimizationLog, segment_infos
 from qco.sandbox.qdrant.rebuild import optimize_in_worker
 
 META_FILE = "meta.json"
@@ -49,6 +50,7 @@ class Collection:
         self._rebuild_task: asyncio.Task[None] | None = None
         self._rebuild_again = False
         self._recorded: list[Any] | None = None
+        self.optimizations = OptimizationLog()
 
     # ---- lifecycle -----------------------------------------------------------------
 
@@ -285,7 +287,9 @@ class Collection:
             work = self.root / "rebuild"
             try:
                 await self._copy_shard(work)
+                self._log_start()
                 error = await optimize_in_worker(work)
+                self.optimizations.finish(error)
                 if error is not None:
                     self.optimizer_error = error
                     return
@@ -296,6 +300,12 @@ class Collection:
                 _remove(work)
             if not self._rebuild_again:
                 return
+
+    def _log_start(self) -> None:
+        live, outdated = self.live_segments(), self.outdated_segments()
+        optimizer = "config_mismatch" if outdated else "indexing"
+        points = self.shard.info().points_count
+        self.optimizations.start(optimizer, segment_infos(outdated or live, points, len(live)))
 
     async def _copy_shard(self, work: Path) -> None:
         async with self.lock:  # no writes while the files are copied

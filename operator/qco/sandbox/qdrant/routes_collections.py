@@ -10,8 +10,9 @@ from qdrant_client.http import models
 
 from qco.sandbox.qdrant import defaults
 from qco.sandbox.qdrant.edge_types import field_schema_in
-from qco.sandbox.qdrant.errors import collection_not_found, ok
+from qco.sandbox.qdrant.errors import ApiError, collection_not_found, ok
 from qco.sandbox.qdrant.http_util import parse_body, registry, wait_flag
+from qco.sandbox.qdrant.optimizations import DEFAULT_COMPLETED_LIMIT, parse_with, report
 from qco.sandbox.qdrant.validation import (
     check_create_collection,
     check_field_path,
@@ -151,15 +152,20 @@ async def collection_aliases(request: web.Request) -> web.Response:
 async def optimizations(request: web.Request) -> web.Response:
     started = time.perf_counter()
     collection = registry(request).resolve(request.match_info["collection_name"])
-    outdated = collection.outdated_segments()
-    queued = 1 if collection.rebuilding else 0
-    summary = models.OptimizationsSummary(
-        queued_optimizations=queued,
-        queued_segments=len(outdated),
-        queued_points=collection.shard.info().points_count if outdated else 0,
-        idle_segments=max(len(collection.live_segments()) - len(outdated), 0),
+    requested = parse_with(request.query.get("with"))
+    try:
+        limit = int(request.query.get("completed_limit", DEFAULT_COMPLETED_LIMIT))
+    except ValueError as exc:
+        raise ApiError(400, "Bad request: completed_limit must be a non-negative integer") from exc
+    result = report(
+        collection.optimizations,
+        collection.live_segments(),
+        collection.outdated_segments(),
+        collection.shard.info().points_count,
+        requested,
+        max(limit, 0),
     )
-    return ok(models.OptimizationsResponse(summary=summary, running=[]), started)
+    return ok(result, started)
 
 
 def add_routes(app: web.Application) -> None:
