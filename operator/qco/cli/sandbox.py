@@ -150,6 +150,7 @@ def _operator_env(data: Path, kubeconfig: Path, qdrant_url: str, args: argparse.
         "KUBECONFIG": str(kubeconfig),
         "QCO_QDRANT_URL": qdrant_url,
         "QCO_METRICS_PORT": "0",
+        "QCO_HEALTH_PORT": "0",  # no liveness endpoint on a laptop: nothing restarts the sandbox
         "QCO_METRICS_HOST": "127.0.0.1",
     }
     if args.api_key:
