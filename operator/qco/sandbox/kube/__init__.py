@@ -12,8 +12,9 @@ Known gaps against a real API server (by design, for a test double):
 - core/v1 and events.k8s.io/v1 Events are stored separately;
 - protobuf request bodies are decoded only for Namespace, ConfigMap, Secret and ServiceAccount
   (what `kubectl create <kind>` sends); other kinds must be sent as JSON/YAML (`kubectl apply`);
-- lists ignore `limit`/`continue` (everything comes in one page); no RBAC, no admission webhooks,
-  no controllers except namespace cleanup and ownerReference garbage collection.
+- `continue` reads the current objects after the last key served, not the first page's snapshot
+  (and an old token never gets 410); no RBAC, no admission webhooks, no controllers except
+  namespace cleanup and ownerReference garbage collection.
 """
 
 from qco.sandbox.kube.kubeconfig import kubeconfig, write_kubeconfig

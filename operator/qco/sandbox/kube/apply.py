@@ -85,7 +85,8 @@ def server_side_apply(
     managers = mf.decode(live["metadata"].get("managedFields"))
     applied = mf.tracked(fieldsets.field_set(config, rt.schema), rt, subresource)
 
-    merged = fieldsets.merge_applied(live, config, rt.schema)
+    # A deep copy: pruning and the write below change the result in place, never the stored object.
+    merged = fieldsets.merge_applied(copy.deepcopy(live), config, rt.schema)
     managers = mf.take_over(
         managers, writer, mf.compare(live, merged, rt, subresource), force=force, rt=rt, name=name
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -19,70 +18,15 @@ from typing import Any
 import aiohttp.web
 import kmock
 
-from qco.sandbox.kube import discovery, errors, protobuf, selectors, tables
+from qco.sandbox.kube import discovery, errors, listing, protobuf, selectors, tables
 from qco.sandbox.kube.options import WriteOptions
 from qco.sandbox.kube.resources import ResourceType
+from qco.sandbox.kube.routes import parse_route, request_key
 from qco.sandbox.kube.store import ObjectStore
 from qco.sandbox.kube.writes import KubeApi
 
 logger = logging.getLogger(__name__)
 _JSON = "application/json"
-_NAMESPACE_SUBRESOURCES = ("status", "finalize")
-
-
-@dataclasses.dataclass(frozen=True)
-class Route:
-    """A request path split into its Kubernetes parts."""
-
-    group: str
-    version: str | None = None
-    plural: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-    subresource: str | None = None
-
-
-def parse_route(path: str) -> Route | None:
-    """Split `/api/v1/namespaces/ns/configmaps/x` and `/apis/g/v/...` paths; None for other paths."""
-    segments = [s for s in path.split("/") if s]
-    if not segments or segments[0] not in ("api", "apis"):
-        return None
-    if segments[0] == "api":
-        group, rest = "", segments[1:]
-    elif len(segments) >= 2:
-        group, rest = segments[1], segments[2:]
-    else:
-        return None
-    if not rest:
-        return Route(group) if group else None
-    version, rest = rest[0], rest[1:]
-    namespace = None
-    if (
-        len(rest) >= 3
-        and rest[0] == "namespaces"
-        and not (group == "" and rest[2] in _NAMESPACE_SUBRESOURCES and len(rest) == 3)
-    ):
-        namespace, rest = rest[1], rest[2:]
-    return Route(
-        group,
-        version,
-        rest[0] if rest else None,
-        namespace,
-        rest[1] if len(rest) > 1 else None,
-        "/".join(rest[2:]) or None,
-    )
-
-
-def _request_key(raw: aiohttp.web.BaseRequest) -> str:
-    """`METHOD [get|list|watch] resource`, e.g. `GET watch qdrantcollections`, `PATCH configmaps`."""
-    route = parse_route(raw.path)
-    if route is None or route.plural is None:
-        return f"{raw.method} discovery"
-    resource = route.plural + (f"/{route.subresource}" if route.subresource else "")
-    if raw.method == "GET":
-        verb = "watch" if raw.query.get("watch") in ("true", "1") else ("get" if route.name else "list")
-        return f"GET {verb} {resource}"
-    return f"{raw.method} {resource}"
 
 
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> aiohttp.web.Response:
@@ -119,7 +63,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if raw.method == "DELETE":
                 self.request_counts.clear()
             return _json({"counts": dict(self.request_counts)})
-        self.request_counts[_request_key(raw)] += 1
+        self.request_counts[request_key(raw)] += 1
         try:
             return await self._dispatch(raw)
         except errors.ApiError as exc:
@@ -254,19 +198,20 @@ class KubeEmulator(kmock.KubernetesEmulator):
         rt: ResourceType,
         objects: list[dict[str, Any]],
         single: bool = False,
+        list_meta: dict[str, Any] | None = None,
     ) -> aiohttp.web.Response:
-        resource_version = str(self.api.store.resource_version)
+        list_meta = list_meta or {"resourceVersion": str(self.api.store.resource_version)}
         presented = [self._present(rt, obj) for obj in objects]
         if tables.wants_table(raw.headers.get("Accept", "")):
             include = raw.query.get("includeObject", "Metadata")
-            return _json(tables.table(rt, presented, resource_version, include))
+            return _json(tables.table(rt, presented, list_meta, include))
         if single:
             return _json(presented[0])
         return _json(
             {
                 "kind": f"{rt.kind}List",
                 "apiVersion": rt.api_version,
-                "metadata": {"resourceVersion": resource_version},
+                "metadata": list_meta,
                 "items": presented,
             }
         )
@@ -274,11 +219,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _list(
         self, raw: aiohttp.web.BaseRequest, rt: ResourceType, namespace: str | None
     ) -> aiohttp.web.Response:
-        objects = sorted(
-            self._select(raw, rt, namespace),
-            key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),
-        )
-        return self._respond_objects(raw, rt, objects)
+        selected = bool(raw.query.get("labelSelector") or raw.query.get("fieldSelector"))
+        version = str(self.api.store.resource_version)
+        page, meta = listing.paginate(self._select(raw, rt, namespace), raw.query, version, selected)
+        return self._respond_objects(raw, rt, page, list_meta=meta)
 
     def _delete_collection(
         self,
@@ -331,9 +275,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 ]
             else:
                 try:
-                    initial = [
-                        (e.type, e.object) for e in bus.replay_since(int(requested)) if matches(e.object)
-                    ]
+                    replayed = [(e.as_seen_by(matches), e.object) for e in bus.replay_since(int(requested))]
+                    initial = [(seen, obj) for seen, obj in replayed if seen is not None]
                 except errors.ApiError as exc:
                     initial, expired = [], exc
             last_sent = self.api.store.resource_version
@@ -344,7 +287,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
             async def send(event_type: str, obj: dict[str, Any]) -> None:
                 payload: dict[str, Any] = self._present(rt, obj)
                 if as_table and event_type in ("ADDED", "MODIFIED", "DELETED"):
-                    payload = tables.table(rt, [payload], obj["metadata"]["resourceVersion"])
+                    payload = tables.table(
+                        rt, [payload], {"resourceVersion": obj["metadata"]["resourceVersion"]}
+                    )
                 await response.write(json.dumps({"type": event_type, "object": payload}).encode() + b"\n")
 
             if expired is not None:
@@ -392,6 +337,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 continue
             if event is None:
                 return
-            if event.resource_version <= last_sent or not matches(event.object):
+            seen = event.as_seen_by(matches)
+            if event.resource_version <= last_sent or seen is None:
                 continue
-            await send(event.type, event.object)
+            await send(seen, event.object)

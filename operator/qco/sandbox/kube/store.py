@@ -71,9 +71,11 @@ class ObjectStore:
         """Store an object under a fresh resourceVersion and publish the event."""
         obj["metadata"]["resourceVersion"] = self.next_resource_version()
         meta = obj["metadata"]
-        self._bucket(rt)[(meta.get("namespace") or "", meta["name"])] = obj
+        bucket, key = self._bucket(rt), (meta.get("namespace") or "", meta["name"])
+        previous = bucket.get(key)
+        bucket[key] = obj
         self._in_namespace(rt.storage_key, meta.get("namespace") or "")[meta["name"]] = obj
-        self._publish(rt, event_type, obj)
+        self._publish(rt, event_type, obj, previous)
         return obj
 
     def remove(
@@ -101,9 +103,12 @@ class ObjectStore:
                 removed.append(obj)
         return removed
 
-    def _publish(self, rt: ResourceType, event_type: str, obj: dict[str, Any]) -> None:
+    def _publish(
+        self, rt: ResourceType, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> None:
         # Watches get their own copy: later writes must not change what was already sent.
-        event = WatchEvent(int(obj["metadata"]["resourceVersion"]), event_type, copy.deepcopy(obj))
+        version = int(obj["metadata"]["resourceVersion"])
+        event = WatchEvent(version, event_type, copy.deepcopy(obj), previous)
         self.buses[rt.storage_key].publish(event)
 
     def all_objects(self) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:

@@ -217,7 +217,10 @@ def _definitions(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def table(
-    rt: ResourceType, objects: list[dict[str, Any]], resource_version: str, include_object: str = "Metadata"
+    rt: ResourceType,
+    objects: list[dict[str, Any]],
+    list_meta: dict[str, Any],
+    include_object: str = "Metadata",
 ) -> dict[str, Any]:
     """A `meta.k8s.io/v1` Table of the objects, as kubectl's server-side printing expects."""
     columns = columns_for(rt)
@@ -237,7 +240,7 @@ def table(
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": resource_version},
+        "metadata": list_meta,
         "columnDefinitions": _definitions(columns),
         "rows": rows,
     }

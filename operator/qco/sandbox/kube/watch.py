@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from qco.sandbox.kube.errors import expired
@@ -17,6 +18,22 @@ class WatchEvent:
     resource_version: int
     type: str  # ADDED, MODIFIED, DELETED
     object: dict[str, Any]
+    #: The object before a MODIFIED change (not a copy: stored objects are replaced, never mutated).
+    previous: dict[str, Any] | None = None
+
+    def as_seen_by(self, matches: Callable[[dict[str, Any]], bool]) -> str | None:
+        """The event type a watch with this filter gets, or None when it gets nothing.
+
+        As in the API server's watch cache: an object that stops matching a selector is
+        DELETED for that watch, and one that starts matching is ADDED.
+        """
+        now = matches(self.object)
+        if self.type != "MODIFIED" or self.previous is None:
+            return self.type if now else None
+        before = matches(self.previous)
+        if now:
+            return "MODIFIED" if before else "ADDED"
+        return "DELETED" if before else None
 
 
 class EventBus:
