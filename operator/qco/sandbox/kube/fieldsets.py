@@ -123,22 +123,22 @@ def _find_item(container: list[Any], element: str) -> int | None:
     return None
 
 
-_MISSING = object()
+MISSING = object()  # what `value_at` returns for a path the object does not have
 
 
 def value_at(obj: Any, path: Path) -> Any:
-    """The value at a path, or a sentinel when the path does not exist (see `exists`)."""
+    """The value at a path, or `MISSING` when the object does not have it."""
     current = obj
     for element in path:
         if element.startswith("f:") and isinstance(current, dict):
-            current = current.get(element[2:], _MISSING)
+            current = current.get(element[2:], MISSING)
         elif element[:2] in ("k:", "v:") and isinstance(current, list):
             index = _find_item(current, element)
-            current = _MISSING if index is None else current[index]
+            current = MISSING if index is None else current[index]
         else:
-            return _MISSING
-        if current is _MISSING:
-            return _MISSING
+            return MISSING
+        if current is MISSING:
+            return MISSING
     return current
 
 
