@@ -78,12 +78,17 @@ def _qdrant_error_text(exc: UnexpectedResponse) -> str:
         body = json.loads(exc.content)
         error = body.get("status", {}).get("error") if isinstance(body, dict) else None
         if isinstance(error, str):
-            return error
+            return _short(error, ERROR_TEXT_LIMIT)
     except (ValueError, AttributeError):
         pass
     return _short(exc.content.decode(errors="replace") or exc.reason_phrase)
 
 
+#: Qdrant's own error text is kept up to this many characters: enough to act on, and a status, an
+#: Event or a log line never carries a 50 KB error.
+ERROR_TEXT_LIMIT = 2000
+
+
 def _short(value: object, limit: int = 300) -> str:
     text = str(value).strip() or type(value).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 14] + " … [truncated]"

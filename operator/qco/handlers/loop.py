@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -47,29 +48,16 @@ def register_kind(registry: kopf.OperatorRegistry, kind: CrdKind, reconciler: Ki
         try:
             failures = 0
             while not stopped:
-                async with slot.lock:
-                    if slot.finalizing:
-                        break
-                    slot.wakeup.clear()
-                    snapshot = PassSnapshot.take(kind, body)
-                    slot.seen = _seen(snapshot.generation, snapshot.annotations, reconciler.wake_annotations)
-                    result = await reconcile_object(runtime.ctx, reconciler, snapshot, logger)
-                    runtime.ctx.metrics.states.set(kind.kind, uid, result.condition, result.colour)
+                result = await run_pass(runtime, kind, reconciler, slot, body, logger)
+                if result is None:
+                    break
                 failures = failures + 1 if result.failed else 0
                 await _sleep_until_due(slot.wakeup, stopped, next_delay(result, failures))
         finally:
-            if runtime.slots.get(uid) is slot:
-                del runtime.slots[uid]
-            # After the loop's last `set`: the object's gauges go exactly once, here.
-            runtime.ctx.metrics.states.forget(kind.kind, uid)
+            release_slot(runtime, kind, uid, slot)
 
     async def on_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-        runtime: Runtime = memo.runtime
-        slot = runtime.slots.get(str(body.metadata.uid)) or ObjectSlot()
-        async with slot.lock:  # waits for an in-flight pass; none starts after this
-            slot.finalizing = True
-            slot.wakeup.set()
-            await finalize_object(runtime.ctx, reconciler, PassSnapshot.take(kind, body), logger)
+        await run_finalizer(memo.runtime, kind, reconciler, body, logger)
 
     plural = kind.plural
     kopf.on.event(GROUP, VERSION, plural, registry=registry, id=f"{plural}-event")(on_event)
@@ -77,6 +65,45 @@ def register_kind(registry: kopf.OperatorRegistry, kind: CrdKind, reconciler: Ki
         loop
     )
     kopf.on.delete(GROUP, VERSION, plural, registry=registry, id=f"{plural}-delete")(on_delete)
+
+
+async def run_pass(
+    runtime: Runtime,
+    kind: CrdKind,
+    reconciler: KindReconciler[Any],
+    slot: ObjectSlot,
+    body: Mapping[str, Any],
+    logger: Any,
+) -> PassResult | None:
+    """One pass under the object's lock, from a snapshot of `body`; None once deletion has begun."""
+    async with slot.lock:
+        if slot.finalizing:
+            return None
+        slot.wakeup.clear()
+        snapshot = PassSnapshot.take(kind, body)
+        slot.seen = _seen(snapshot.generation, snapshot.annotations, reconciler.wake_annotations)
+        result = await reconcile_object(runtime.ctx, reconciler, snapshot, logger)
+        runtime.ctx.metrics.states.set(kind.kind, snapshot.identity.uid, result.condition, result.colour)
+        return result
+
+
+async def run_finalizer(
+    runtime: Runtime, kind: CrdKind, reconciler: KindReconciler[Any], body: Mapping[str, Any], logger: Any
+) -> None:
+    """Finalize under the object's lock: waits for an in-flight pass; no pass starts after this."""
+    uid = str((body.get("metadata") or {}).get("uid"))
+    slot = runtime.slots.get(uid) or ObjectSlot()
+    async with slot.lock:
+        slot.finalizing = True
+        slot.wakeup.set()
+        await finalize_object(runtime.ctx, reconciler, PassSnapshot.take(kind, body), logger)
+
+
+def release_slot(runtime: Runtime, kind: CrdKind, uid: str, slot: ObjectSlot) -> None:
+    """The loop has ended: its slot and its gauges go, exactly once, after its last `set`."""
+    if runtime.slots.get(uid) is slot:
+        del runtime.slots[uid]
+    runtime.ctx.metrics.states.forget(kind.kind, uid)
 
 
 def _seen(generation: object, annotations: Any, wake_annotations: tuple[str, ...]) -> Seen:

@@ -42,7 +42,7 @@ async def reconcile_collection(
     gateway = ctx.qdrant.gateway(endpoint)
     observed = await observe_collection(gateway, ctx.kube, desired, log)
     plan = plan_collection_changes(desired, observed)
-    applied = await _act(gateway, plan, snapshot)
+    applied = await _act(ctx, gateway, plan, snapshot)
     info = await gateway.get_collection(plan.collection_name) if applied else observed.info
     aliases = await gateway.list_aliases() if (applied or observed.aliases) else {}
     mine = sorted(a for a, c in aliases.items() if c == plan.collection_name)
@@ -95,14 +95,16 @@ def _endpoint_field(
     return None if moved is not None else KEEP
 
 
-async def _act(gateway: QdrantGateway, plan: CollectionPlan, snapshot: PassSnapshot) -> list[Action]:
+async def _act(
+    ctx: Context, gateway: QdrantGateway, plan: CollectionPlan, snapshot: PassSnapshot
+) -> list[Action]:
     applied: list[Action] = []
     if plan.paused:
         return applied
     for action in plan.actions:
         await perform(gateway, action)
         applied.append(action)
-        post_event(snapshot.object_ref(), "Normal", type(action).__name__, action.describe())
+        post_event(ctx, snapshot.object_ref(), "Normal", type(action).__name__, action.describe())
     return applied
 
 

@@ -32,6 +32,7 @@ async def finalize_collection(
         if not snapshot.status.get("endpoint"):
             # Nothing was ever created or adopted by this object: nothing to clean up anywhere.
             post_event(
+                ctx,
                 snapshot.object_ref(),
                 "Normal",
                 "Released",
@@ -53,6 +54,7 @@ async def finalize_collection(
         ctx.wake(claimant.uid)
         claimant_ref = object_ref(claimant)
         post_event(
+            ctx,
             snapshot.object_ref(),
             "Normal",
             "HandedOver",
@@ -60,6 +62,7 @@ async def finalize_collection(
             f" (deletionPolicy {spec.deletion_policy} not applied)",
         )
         post_event(
+            ctx,
             claimant_ref,
             "Normal",
             "TookOver",
@@ -70,11 +73,16 @@ async def finalize_collection(
     if spec.deletion_policy == "Delete":
         await gateway.delete_collection(name)
         post_event(
-            snapshot.object_ref(), "Normal", "Deleted", f"deleted collection {name} (deletionPolicy Delete)"
+            ctx,
+            snapshot.object_ref(),
+            "Normal",
+            "Deleted",
+            f"deleted collection {name} (deletionPolicy Delete)",
         )
     else:
         await gateway.update_collection(name, models.UpdateCollection(metadata=removed_stamp_metadata()))
         post_event(
+            ctx,
             snapshot.object_ref(),
             "Normal",
             "Released",
@@ -103,12 +111,13 @@ async def release_previous_endpoint(
             return
         await gateway.update_collection(name, models.UpdateCollection(metadata=removed_stamp_metadata()))
     except (ConnectionProblem, ValidationError) as exc:
-        _left_behind(snapshot, name, url, str(exc), log)
+        _left_behind(ctx, snapshot, name, url, str(exc), log)
         return
     except Exception as exc:
-        _left_behind(snapshot, name, url, classify(exc).message, log)
+        _left_behind(ctx, snapshot, name, url, classify(exc).message, log)
         return
     post_event(
+        ctx,
         snapshot.object_ref(),
         "Normal",
         "Released",
@@ -116,13 +125,13 @@ async def release_previous_endpoint(
     )
 
 
-def _left_behind(snapshot: PassSnapshot, name: str, url: str, why: str, log: Logger) -> None:
+def _left_behind(ctx: Context, snapshot: PassSnapshot, name: str, url: str, why: str, log: Logger) -> None:
     message = (
         f"connection.url changed but collection {name} on {url} could not be released ({why});"
         " it stays there with qco's stamp: delete it or remove its qco.dev/ metadata by hand"
     )
     log.warning(message)
-    post_event(snapshot.object_ref(), "Warning", "LeftBehind", message)
+    post_event(ctx, snapshot.object_ref(), "Warning", "LeftBehind", message)
 
 
 async def _claimant(ctx: Context, snapshot: PassSnapshot, url: str, name: str) -> ResourceIdentity | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
+
+import kopf
 
 from qco.api.common import ConnectionSpec
 from qco.clients.kube import KubeClient, SecretError
@@ -17,6 +20,15 @@ def _no_wake(uid: str) -> None:
     del uid
 
 
+def kopf_event(ref: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    """Post a Kubernetes Event through kopf's poster (batched, retried, off the pass's path)."""
+    kopf.event(cast(kopf.Body, ref), type=type_, reason=reason, message=message)
+
+
+#: Posts one Event: (object reference, type, reason, message).
+EventSink = Callable[[Mapping[str, Any], str, str, str], None]
+
+
 @dataclass
 class Context:
     """Settings and the shared clients of one operator process."""
@@ -27,6 +39,8 @@ class Context:
     kube: KubeClient
     #: Wake another object's loop now (by uid), e.g. the new owner of a handed-over collection.
     wake: Callable[[str], None] = field(default=_no_wake)
+    #: Where Events go (kopf's poster in the operator; a recorder in tests).
+    events: EventSink = field(default=kopf_event)
 
 
 class ConnectionProblem(Exception):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import kopf
 from pydantic import ValidationError
@@ -96,6 +96,7 @@ async def finalize_object(
     if snapshot.annotation(ORPHAN_ANNOTATION) == "true":
         log.warning("released without touching Qdrant (annotation %s)", ORPHAN_ANNOTATION)
         post_event(
+            ctx,
             snapshot.object_ref(),
             "Normal",
             "Orphaned",
@@ -117,6 +118,7 @@ async def finalize_object(
         if await _may_give_up(ctx, snapshot):
             log.warning("namespace is being deleted and Qdrant stays unreachable; releasing: %s", message)
             post_event(
+                ctx,
                 snapshot.object_ref(),
                 "Warning",
                 "ReleasedUnclean",
@@ -141,9 +143,9 @@ async def _may_give_up(ctx: Context, snapshot: PassSnapshot) -> bool:
         return False
 
 
-def post_event(ref: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+def post_event(ctx: Context, ref: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
     """A Kubernetes Event about the object `ref` (apiVersion, kind, metadata name/namespace/uid)."""
-    kopf.event(cast(kopf.Body, ref), type=type_, reason=reason, message=truncate(message, MAX_LOG_MESSAGE))
+    ctx.events(ref, type_, reason, truncate(message, MAX_LOG_MESSAGE))
 
 
 def validation_message(exc: ValidationError) -> str:
