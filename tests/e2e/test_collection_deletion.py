@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from qdrant_client.http import models
 
 from tests.e2e.conftest import Sandbox, collection_manifest
@@ -87,10 +85,9 @@ def test_namespace_deletion_never_hangs_on_qco(sandbox: Sandbox, unique: str) ->
     sandbox.wait_ready(name, namespace=namespace)
     sandbox.admin.add_fault(f"/collections/{name}", "drop")
     try:
-        started = time.monotonic()
-        # The sandbox runs with QCO_NAMESPACE_DELETION_GRACE_SECONDS=5.
+        # The sandbox runs with QCO_NAMESPACE_DELETION_GRACE_SECONDS=5; kubectl fails if the
+        # namespace is still there when its wait ends.
         sandbox.kubectl("delete", "namespace", namespace, "--timeout=90s")
-        assert time.monotonic() - started < 90
     finally:
         sandbox.admin.clear_faults()
     # The Warning event went away with the namespace; the log and Qdrant tell what happened.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from qdrant_client.http import models
 
 from tests.e2e.conftest import Sandbox, collection_manifest, message_of, reason_of, status_of
@@ -86,9 +84,13 @@ def test_paused_resource_writes_nothing_until_resumed(sandbox: Sandbox, unique: 
     sandbox.wait_for(name, lambda o: status_of(o, "Paused") == "True")
     spec["hnsw"] = {"m": 48}
     sandbox.apply(collection_manifest(name, spec, annotations={"qco.dev/paused": "true"}))
-    obj = sandbox.wait_for(name, lambda o: reason_of(o, "Ready") == "Paused")
-    assert "hnsw" in message_of(obj, "Ready")
-    time.sleep(1)
+    # The witness: a pass observed the new generation and reported the change it holds back.
+    sandbox.wait_for(
+        name,
+        lambda o: o["status"].get("observedGeneration") == o["metadata"]["generation"]
+        and reason_of(o, "Ready") == "Paused"
+        and "hnsw" in message_of(o, "Ready"),
+    )
     assert sandbox.qdrant().get_collection(name).config.hnsw_config.m == 16
 
     sandbox.kubectl("annotate", "qc", name, "qco.dev/paused-")
