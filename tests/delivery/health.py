@@ -1,5 +1,12 @@
 """Health as GitOps tools judge it: Argo CD's Lua health scripts (run in a real Lua 5.1, the
-dialect of Argo CD's gopher-lua, via lupa) and kstatus's documented rules (used by Flux)."""
+dialect of Argo CD's gopher-lua, via lupa) and kstatus's rules (used by Flux).
+
+Real kstatus (sigs.k8s.io/cli-utils, Go) cannot run here: the machine has no Go toolchain, no Go
+module cache and no internet (Debian ships golang-go but not cli-utils). So `kstatus()` below is a
+port of its generic rules for custom resources, and the tests hold the port to kstatus's own
+published test cases (tests/delivery/data/kstatus_generic_cases.yaml, copied as data from
+cli-utils' status_compute_test.go) before using it to judge the statuses qco writes.
+"""
 
 from __future__ import annotations
 

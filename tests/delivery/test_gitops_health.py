@@ -1,4 +1,9 @@
-"""Argo CD's Lua health checks and kstatus (Flux) agree on every status qco writes."""
+"""Argo CD's Lua health checks and kstatus (Flux) agree on every status qco writes.
+
+`kstatus()` is a port (real kstatus is Go; see tests/delivery/health.py), so it is first held to
+kstatus's own published test cases (data/kstatus_generic_cases.yaml); only then is it used to
+judge the statuses qco's reporter builds.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from qco.reconcile.collection_report import build_status, outcome_for_failure
+from qco.reconcile.outcome import failure_outcome
+from qco.reconcile.status_report import build_status
 from tests.delivery.chart import ROOT
 from tests.delivery.health import KINDS, argocd_health, kstatus, lua_script
 
@@ -129,6 +135,16 @@ def test_argocd_lua_health(kind: str, sample: str) -> None:
     assert message
 
 
+KSTATUS_CASES: dict[str, dict[str, Any]] = yaml.safe_load(
+    (ROOT / "tests" / "delivery" / "data" / "kstatus_generic_cases.yaml").read_text()
+)
+
+
+@pytest.mark.parametrize("case", list(KSTATUS_CASES))
+def test_kstatus_port_passes_kstatus_own_cases(case: str) -> None:
+    assert kstatus(KSTATUS_CASES[case]["object"]) == KSTATUS_CASES[case]["expected"]
+
+
 @pytest.mark.parametrize("sample", list(SAMPLES))
 def test_kstatus(sample: str) -> None:
     obj, _, expected = SAMPLES[sample]
@@ -151,7 +167,7 @@ STALLED_REASONS = (
 )
 def test_statuses_built_by_the_operator(reason: str, stalled: bool) -> None:
     # The operator's own status builder, so the samples above cannot drift from what qco writes.
-    status = build_status(None, outcome_for_failure(reason, f"{reason} happened", stalled), 3, NOW)
+    status = build_status(None, failure_outcome(reason, f"{reason} happened", stalled), 3, NOW)
     obj = _object(status, generation=3)
     health, message = argocd_health("QdrantCollection", obj)
     assert (health, kstatus(obj)) == (("Degraded", "Failed") if stalled else ("Progressing", "InProgress"))
