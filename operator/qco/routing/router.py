@@ -150,7 +150,7 @@ class Router:
         """Stop watching."""
         self._stop.set()
         if self._watch is not None:
-            self._watch.stop()
+            self._watch.stop()  # type: ignore[no-untyped-call]
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -168,8 +168,8 @@ class Router:
                 listing: Any = core.list_namespaced_config_map(self.namespace, field_selector=selector)
                 for item in listing.items:
                     self._receive(item)
-                self._watch = k8s_watch.Watch()
-                for event in self._watch.stream(
+                self._watch = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+                for event in self._watch.stream(  # type: ignore[no-untyped-call]
                     core.list_namespaced_config_map,
                     self.namespace,
                     field_selector=selector,
