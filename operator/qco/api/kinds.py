@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from qco.api.collection import QDRANT_COLLECTION
 from qco.api.common import CrdKind
+from qco.api.deployment import COLLECTION_DEPLOYMENT
 
-KINDS: tuple[CrdKind, ...] = (QDRANT_COLLECTION,)
+KINDS: tuple[CrdKind, ...] = (QDRANT_COLLECTION, COLLECTION_DEPLOYMENT)
 
 #: Kind name -> CrdKind, for owner stamps that name a kind.
 BY_NAME: dict[str, CrdKind] = {kind.kind: kind for kind in KINDS}
