@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from qco.sandbox.qdrant import routes_collections, routes_points, routes_snapshots
+from qco.sandbox.qdrant import jwt_auth, routes_collections, routes_points, routes_snapshots
 from qco.sandbox.qdrant.admin import ADMIN_PREFIX, AdminState, add_admin_routes, admin_middleware
 from qco.sandbox.qdrant.errors import error_response, ok
 from qco.sandbox.qdrant.http_util import REGISTRY_KEY, error_middleware
@@ -36,7 +36,7 @@ def api_key_middleware(api_key: str | None) -> Middleware:
         if given is None:
             return error_response(403, "Must provide an API key or an Authorization bearer token")
         if not hmac.compare_digest(given.encode(), api_key.encode()):
-            return error_response(403, "Invalid API key or JWT")
+            return await jwt_auth.check_token(request, handler, given, api_key)
         response = await handler(request)
         return response
 
