@@ -25,6 +25,7 @@ from qdrant_client import QdrantClient
 
 from tests.delivery.chart import NAMESPACE, ROOT, Rendered, render
 from tests.delivery.health import argocd_health, kstatus
+from tests.e2e.waits import scrape, value
 from tests.plugins.kube_emulator import KubeEmulatorHandle
 from tests.plugins.qdrant_server import QdrantServerProcess
 
@@ -200,5 +201,6 @@ def test_chart_installs_an_operator_that_reconciles_collections_from_values(
     obj = json.loads(kube_emulator.kubectl("get", "qc/chart-docs", "-n", NAMESPACE, "-o", "json").stdout)
     assert argocd_health("QdrantCollection", obj)[0] == "Healthy"
     assert kstatus(obj) == "Current"
-    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    assert 'qco_objects{condition="Ready",kind="QdrantCollection"} 1.0' in metrics
+    metrics = scrape(f"http://127.0.0.1:{metrics_port}")
+    assert value(metrics, "qco_objects", kind="QdrantCollection", condition="Ready") == 1
+    assert value(metrics, "qco_collection_status", status="green") == 1

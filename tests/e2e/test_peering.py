@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.e2e.conftest import ROOT
+from tests.e2e.waits import count, metrics_base, scrape
 from tests.plugins.kube_emulator import KubeEmulatorHandle
 from tests.plugins.qdrant_server import QdrantServerProcess
 
@@ -45,6 +43,7 @@ def _start_operator(
         "QCO_PEERING_NAME": "qco",
         "QCO_METRICS_PORT": "0",
         "QCO_METRICS_HOST": "127.0.0.1",
+        "QCO_HEALTH_PORT": "0",  # two replicas on one host: no fixed liveness port to fight over
         "QCO_LOG_LEVEL": "DEBUG",
     }
     with log.open("wb") as out:
@@ -54,13 +53,8 @@ def _start_operator(
 
 
 def _reconciles(log: Path) -> float:
-    match = re.search(r"metrics and health on (http://\S+)", log.read_text())
-    assert match is not None, log.read_text()
-    text = httpx.get(f"{match.group(1)}/metrics", timeout=10).text
-    found = re.search(
-        r'^qco_reconciles_total\{kind="QdrantCollection",result="ok"\} (\S+)', text, re.MULTILINE
-    )
-    return float(found.group(1)) if found else 0.0
+    samples = scrape(metrics_base(log.read_text()))
+    return count(samples, "qco_reconciles_total", kind="QdrantCollection", result="ok")
 
 
 def test_two_replicas_one_reconciles(
