@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
+from qco.api.access_keys import ACCESS_KEYS_FIELD, AccessKeySpec, check_access_keys
 from qco.api.collection_config import CollectionConfig
 from qco.api.collection_status import QdrantCollectionStatus
 from qco.api.common import (
@@ -116,6 +117,7 @@ class QdrantCollectionSpec(CollectionConfig):
             " Default: the operator's QCO_DRIFT_INTERVAL_SECONDS."
         ),
     )
+    access_keys: list[AccessKeySpec] | None = ACCESS_KEYS_FIELD
 
     @model_validator(mode="after")
     def _check_names(self) -> QdrantCollectionSpec:
@@ -124,6 +126,7 @@ class QdrantCollectionSpec(CollectionConfig):
                 raise ValueError("aliases must be unique")
             if self.collection_name is not None and self.collection_name in self.aliases:
                 raise ValueError("an alias cannot have the collection's own name")
+        check_access_keys(self.access_keys)
         return self
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from qco.api.access_keys import ACCESS_KEYS_STATUS_FIELD, AccessKeyStatus
 from qco.api.common import Condition, QcoModel, SecretKeyRef
 
 CollectionColour = Literal["green", "yellow", "grey", "red"]
@@ -58,3 +59,4 @@ class QdrantCollectionStatus(QcoModel):
             " Absent while this object has never created or adopted a collection."
         ),
     )
+    access_keys: list[AccessKeyStatus] | None = ACCESS_KEYS_STATUS_FIELD
