@@ -1,0 +1,197 @@
+"""Reconcile one CanaryRollout: observe (its status afresh, the alias, the collections, the routing
+ConfigMap and its confirmations, QdrantCollections claiming the alias), take due measurements,
+plan with `qco.plan.canary`, act (publish the split, switch the alias in one request), report.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from qdrant_client.http import models
+
+from qco.api.canary import CANARY_ROLLOUT, CanaryRolloutSpec
+from qco.api.common import API_VERSION, GROUP, VERSION
+from qco.clients.configmaps import ConfigMaps, ConfigMapView
+from qco.clients.qdrant import QdrantGateway
+from qco.plan.canary import COMMANDS, TERMINAL, Decision, due_measurements, plan_canary, run_limit
+from qco.plan.canary_analysis import judge_measurement, record
+from qco.plan.canary_state import CanaryState, Observed, rfc3339
+from qco.reconcile.canary_measure import measure, summarize
+from qco.reconcile.context import Context, resolve_endpoint
+from qco.reconcile.machinery import KindReconciler, Logger, post_event
+from qco.reconcile.outcome import (
+    PassOutcome,
+    progressing_outcome,
+    ready_outcome,
+    stalled_outcome,
+    waiting_outcome,
+)
+from qco.reconcile.snapshot import PassSnapshot
+from qco.routing.table import ROUTING_KEY, RoutingError, RoutingTable, confirmations
+from qco.settings import OperatorSettings
+
+PLURAL = CANARY_ROLLOUT.plural
+
+
+async def reconcile_canary(
+    ctx: Context, snapshot: PassSnapshot, spec: CanaryRolloutSpec, log: Logger
+) -> PassOutcome:
+    """One pass; raises for Kubernetes, Qdrant and connection errors (the machinery reports them)."""
+    identity = snapshot.identity
+    configmaps = ConfigMaps(ctx.kube.api_client)
+    # The daemon's body can lag our own last status write; a command acted upon twice would skip
+    # two steps, so the state is read afresh.
+    live = await configmaps.read_custom_object(GROUP, VERSION, PLURAL, identity.namespace, identity.name)
+    state = CanaryState.from_status((live or {}).get("status") or snapshot.status)
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or dict(snapshot.annotations)
+    endpoint = await resolve_endpoint(ctx, identity.namespace, spec.connection)
+    gateway = ctx.qdrant.gateway(endpoint)
+    aliases = await gateway.list_aliases(fresh=True)
+    configmap = await configmaps.read(identity.namespace, spec.routing.config_map)
+    if configmap is not None and identity.uid not in configmap.owner_uids:
+        return stalled_outcome(
+            "ConfigMapOwnedElsewhere",
+            f"ConfigMap {spec.routing.config_map} exists and is not owned by this rollout; qco will not"
+            " overwrite it: delete it or name another in spec.routing.configMap",
+        )
+    table = _table(configmap)
+    state.salt = state.salt or (table.salt if table else secrets.token_urlsafe(9))
+    now = time.time()
+    for run, metric in due_measurements(spec, state, now):
+        value, error = await measure(metric, endpoint, state.stable or "", state.canary or "")
+        record(run, metric, judge_measurement(metric, value, error), rfc3339(now), run_limit(run, metric))
+    wanted = list(spec.experiment.weights) if spec.experiment else [spec.stable, spec.canary]
+    wanted += [aliases.get(spec.alias), state.stable]
+    observed = Observed(
+        now=now,
+        annotations={k: v for k, v in annotations.items() if k.removeprefix("qco.dev/") in COMMANDS},
+        alias_target=aliases.get(spec.alias),
+        collections=frozenset([c for c in set(wanted) if c and await gateway.get_collection(c) is not None]),
+        weights=dict(table.weights) if table else None,
+        generation=table.generation if table else 0,
+        confirmations=confirmations(configmap.annotations, table.generation) if configmap and table else 0,
+        alias_owner=await _alias_owner(ctx, spec.alias) if state.phase not in TERMINAL else None,
+    )
+    decision = plan_canary(spec, state, observed)
+    if decision.stalled is not None:
+        return stalled_outcome(*decision.stalled)
+    generation, verified = observed.generation, observed.confirmations
+    if decision.publish is not None:
+        generation, verified = generation + 1, 0
+        published = RoutingTable(spec.alias, generation, state.salt, decision.publish)
+        await configmaps.publish(
+            identity.namespace,
+            spec.routing.config_map,
+            ROUTING_KEY,
+            published.to_json(),
+            _owner(snapshot),
+            exists=configmap is not None,
+        )
+        log.info("published %s generation %d: %s", spec.routing.config_map, generation, decision.publish)
+    if decision.switch_alias is not None:
+        await _switch(gateway, spec.alias, decision.switch_alias, observed.alias_target)
+    summary = None
+    if decision.summarize and spec.experiment is not None and spec.experiment.prometheus is not None:
+        summary = await summarize(
+            spec.experiment.prometheus.address,
+            spec.routing.config_map,
+            list(spec.experiment.weights),
+            spec.experiment.duration,
+        )
+    for type_, reason, message in decision.events:
+        post_event(ctx, snapshot.object_ref(), type_, reason, message)
+    weights = decision.publish or observed.weights or {}
+    fields: dict[str, Any] = {
+        **state.to_status(),
+        "routingGeneration": generation or None,
+        "weights": {
+            "stable": weights.get(state.stable or "", 0 if weights else 100),
+            "canary": weights.get(state.canary or "", 0),
+            "verified": verified,
+        },
+    }
+    if summary is not None:
+        fields["summary"] = summary
+    return _outcome(state, decision, fields)
+
+
+def _table(configmap: ConfigMapView | None) -> RoutingTable | None:
+    text = configmap.data.get(ROUTING_KEY) if configmap else None
+    if text is None:
+        return None
+    try:
+        return RoutingTable.from_json(text)
+    except RoutingError:
+        return None  # republished from the state
+
+
+def _owner(snapshot: PassSnapshot) -> dict[str, Any]:
+    identity = snapshot.identity
+    return {
+        "apiVersion": API_VERSION,
+        "kind": CANARY_ROLLOUT.kind,
+        "name": identity.name,
+        "uid": identity.uid,
+    }
+
+
+async def _alias_owner(ctx: Context, alias: str) -> str | None:
+    """The QdrantCollection (namespace/name) declaring `alias` in spec.aliases, if any."""
+    for item in await ctx.kube.list_custom_objects(GROUP, VERSION, "qdrantcollections", []):
+        if alias in ((item.get("spec") or {}).get("aliases") or ()):
+            meta = item.get("metadata") or {}
+            return f"{meta.get('namespace')}/{meta.get('name')}"
+    return None
+
+
+async def _switch(gateway: QdrantGateway, alias: str, target: str, current: str | None) -> None:
+    """Point `alias` at `target` in one request (delete and create together, atomically in Qdrant)."""
+    operations: list[models.AliasOperations] = []
+    if current is not None:
+        operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+    operations.append(
+        models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=target, alias_name=alias))
+    )
+    await gateway.update_aliases(operations)
+
+
+def _outcome(state: CanaryState, decision: Decision, fields: dict[str, Any]) -> PassOutcome:
+    message = state.message or state.phase or ""
+    fresh_run = any(r.phase == "Running" and not r.measurements for r in state.runs)
+    wake = 0.5 if fresh_run else decision.wake_in
+    kwargs: dict[str, Any] = {"fields": lambda current, now: fields, "retry_after": wake}
+    if state.phase == "Succeeded":
+        return ready_outcome("Succeeded", message, **kwargs)
+    if state.phase in ("Aborted", "Failed"):
+        return stalled_outcome(state.phase, message, **kwargs)
+    if state.phase == "Paused":
+        reason = "AnalysisInconclusive" if message.startswith("AnalysisInconclusive") else "Paused"
+        return waiting_outcome(reason, message, **kwargs)
+    return progressing_outcome(state.phase or "Progressing", message, **kwargs)
+
+
+async def finalize_canary(ctx: Context, snapshot: PassSnapshot, spec: CanaryRolloutSpec, log: Logger) -> None:
+    """Nothing to undo in Qdrant: the alias stays where the rollout left it; the ConfigMap goes with
+    its ownerReference."""
+    del ctx, snapshot, spec, log
+
+
+def canary_interval(spec: CanaryRolloutSpec, settings: OperatorSettings) -> float:
+    """Between timed wakes (the plan's), check at the operator's drift interval."""
+    del spec
+    return settings.drift_interval_seconds
+
+
+CANARY_RECONCILER = KindReconciler(
+    spec_type=CanaryRolloutSpec,
+    reconcile=reconcile_canary,
+    finalize=finalize_canary,
+    interval=canary_interval,
+    wake_annotations=(
+        "qco.dev/reconcile-requested-at",
+        "qco.dev/paused",
+        *(f"qco.dev/{c}" for c in COMMANDS),
+    ),
+)
