@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("qco.cli.plan", "Print what qco would change in a Qdrant for QdrantCollection manifests."),
     "apply": ("qco.cli.apply", "Make a Qdrant match QdrantCollection manifests, without Kubernetes."),
     "run": ("qco.cli.run", "Run the operator (configured by QCO_ environment variables)."),
+    "rollout": ("qco.cli.rollout", "Steer a CanaryRollout or print its status."),
     "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
 }
 
