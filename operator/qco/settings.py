@@ -82,6 +82,14 @@ class OperatorSettings(BaseSettings):
         default=None,
         description="kopf peering name for running several replicas (one active); unset runs standalone.",
     )
+    access_keys_enabled: bool = Field(
+        default=False,
+        description=(
+            "Let qco mint spec.accessKeys tokens into Secrets it creates, rotates and deletes (needs"
+            " Secret write permission: chart value accessKeys.enabled). Off: such objects are Stalled"
+            " (AccessKeysDisabled)."
+        ),
+    )
 
     @field_validator("namespaces", "allowed_qdrant_urls", mode="before")
     @classmethod
