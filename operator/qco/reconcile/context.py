@@ -11,6 +11,7 @@ import kopf
 
 from qco.api.common import ConnectionSpec
 from qco.clients.kube import KubeClient, SecretError
+from qco.clients.kube_secrets import KubeSecrets
 from qco.clients.qdrant import Endpoint, QdrantPool
 from qco.metrics import Metrics
 from qco.settings import OperatorSettings
@@ -41,6 +42,8 @@ class Context:
     wake: Callable[[str], None] = field(default=_no_wake)
     #: Where Events go (kopf's poster in the operator; a recorder in tests).
     events: EventSink = field(default=kopf_event)
+    #: Writes the Secrets of access keys (None: built from `kube`'s API client when first needed).
+    secrets: KubeSecrets | None = None
 
 
 class ConnectionProblem(Exception):
