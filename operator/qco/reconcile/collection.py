@@ -15,12 +15,19 @@ from qco.clients.qdrant import Endpoint, QdrantGateway
 from qco.plan.actions import Action, CollectionPlan
 from qco.plan.collection import plan_collection_changes
 from qco.plan.inputs import DesiredCollection
+from qco.reconcile.access_keys import ROTATE_KEYS_ANNOTATION, with_access_keys
 from qco.reconcile.collection_act import perform
 from qco.reconcile.collection_finalize import finalize_collection, release_previous_endpoint
 from qco.reconcile.collection_observe import observe_collection
 from qco.reconcile.collection_report import KEEP, outcome_for_plan
 from qco.reconcile.context import Context, resolve_endpoint
-from qco.reconcile.machinery import PAUSED_ANNOTATION, KindReconciler, Logger, post_event
+from qco.reconcile.machinery import (
+    PAUSED_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    KindReconciler,
+    Logger,
+    post_event,
+)
 from qco.reconcile.outcome import PassOutcome
 from qco.reconcile.snapshot import PassSnapshot
 from qco.settings import OperatorSettings
@@ -63,8 +70,8 @@ async def reconcile_collection(
         plan, info, bool(applied), mine, drift, _endpoint_field(spec, endpoint, plan, paused, moved)
     )
     if outcome.reconciling.status == "True":
-        return PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
-    return outcome
+        outcome = PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
+    return await with_access_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, log)
 
 
 def _moved_from(snapshot: PassSnapshot, endpoint: Endpoint) -> dict[str, Any] | None:
@@ -126,4 +133,5 @@ COLLECTION_RECONCILER = KindReconciler(
     reconcile=reconcile_collection,
     finalize=finalize_collection,
     interval=drift_interval,
+    wake_annotations=(REQUESTED_ANNOTATION, PAUSED_ANNOTATION, ROTATE_KEYS_ANNOTATION),
 )
