@@ -82,7 +82,11 @@ class PrometheusSource(QcoModel):
 class ProbeQuery(QcoModel):
     """One probe query: a stored point's id, a raw vector, or a Query API request (prefetch/fusion)."""
 
-    point_id: int | str | None = Field(default=None, description="Search with this stored point's vector.")
+    point_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Search with this stored point's vector (a number or a UUID).",
+    )
     vector: list[float] | None = Field(default=None, max_length=65536, description="A raw dense vector.")
     query: dict[str, Any] | None = Field(
         default=None,
