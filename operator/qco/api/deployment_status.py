@@ -39,13 +39,19 @@ class RevisionRecord(QcoModel):
     activated: datetime | None = Field(default=None, description="When the alias last moved to it.")
     phase: RevisionPhase = Field(description="Where it is: a rollout phase, Active, Inactive or Failed.")
     points_count: int | None = Field(default=None, ge=0, description="Points after the fill.")
-    source: str | None = Field(default=None, description="Where its points came from.")
+    source: str | None = Field(
+        default=None, description="Where its points came from (empty, collection, ...)."
+    )
+    source_collection: str | None = Field(
+        default=None, description="The collection its points were copied from, fixed when it was created."
+    )
     message: str | None = Field(default=None, description="Why it failed, if it did.")
 
 
 class DeploymentProgress(QcoModel):
     """Progress of the rollout's copy."""
 
+    revision: int | None = Field(default=None, ge=1, description="Revision being filled.")
     summary: str | None = Field(default=None, description="copied/total (percent), for kubectl get.")
     copied: int | None = Field(default=None, ge=0, description="Points copied so far.")
     total: int | None = Field(default=None, ge=0, description="Points in the source when the fill began.")
@@ -60,6 +66,12 @@ class DeploymentProgress(QcoModel):
         default=None, description="Points updated after this are copied by the next catch-up pass."
     )
     catch_up_passes: int | None = Field(default=None, ge=0, description="Catch-up passes so far.")
+    catch_up_pass_started: datetime | None = Field(
+        default=None, description="When the running catch-up pass began."
+    )
+    catch_up_delta: int | None = Field(
+        default=None, ge=0, description="Points the running catch-up pass copied."
+    )
     indexing_restored: bool | None = Field(
         default=None, description="Indexing threshold restored after the fill."
     )

@@ -1,0 +1,291 @@
+"""One pass of a rollout: move the target revision through its phases as far as the world allows.
+
+Pending -> Creating -> Filling -> CatchingUp -> Indexing -> Validating -> Switching -> Complete,
+or Failed. Each step checks the world first (the child QdrantCollection, the collection, the
+alias), so a pass resumed after a restart repeats nothing that took effect: the alias already on
+the target means the switch happened; the fill resumes from its checkpoint in status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrant_client.http import models
+
+from qco.api.collection import QDRANT_COLLECTION
+from qco.api.deployment import CollectionDeploymentSpec
+from qco.api.deployment_status import RevisionRecord
+from qco.clients.kube_objects import AlreadyExists, KubeObjects
+from qco.clients.qdrant import QdrantGateway
+from qco.plan.deployment import alias_conflict, bulk_fill, child_manifest, restored_indexing_threshold
+from qco.reconcile.conditions import now_rfc3339
+from qco.reconcile.context import Context
+from qco.reconcile.deployment_fill import Filler
+from qco.reconcile.deployment_state import DeploymentState
+from qco.reconcile.machinery import Logger, post_event
+from qco.reconcile.outcome import PassOutcome, progressing_outcome, ready_outcome, stalled_outcome
+from qco.reconcile.snapshot import PassSnapshot
+
+CHILDREN = QDRANT_COLLECTION.plural
+Step = Callable[[str | None], Awaitable[PassOutcome | None]]
+#: A pass copies for at most this long, then reports progress and checkpoints.
+SLICE_SECONDS = 5.0
+WAIT_SECONDS = 1.0  # poll interval while a child or Qdrant catches up
+CONTINUE_SECONDS = 0.3  # next slice of a fill (lets the status write reach the watch first)
+
+
+@dataclass
+class Rollout:
+    """The target revision's rollout in one pass."""
+
+    ctx: Context
+    snapshot: PassSnapshot
+    spec: CollectionDeploymentSpec
+    state: DeploymentState
+    record: RevisionRecord
+    gateway: QdrantGateway
+    objects: KubeObjects
+    filler: Filler
+    log: Logger
+    deadline: float = field(default_factory=lambda: time.monotonic() + SLICE_SECONDS)
+
+    async def advance(self) -> PassOutcome:
+        """Steps until one must wait; the outcome says where the rollout stands."""
+        while True:
+            aliases = await self.gateway.list_aliases(fresh=True)
+            target = aliases.get(self.spec.alias)
+            if target == self.record.collection:
+                return await self._complete()
+            phase = self.record.phase
+            if phase == "Failed":
+                return stalled_outcome(self._failed_reason(), self._failed())
+            if phase in ("Active", "Inactive"):
+                return await self._switch(target, rollback=True)
+            steps: dict[str, Step] = {
+                "Pending": self._pending,
+                "Creating": self._creating,
+                "Filling": self._filling,
+                "CatchingUp": self._catchingup,
+                "Indexing": self._indexing,
+                "Validating": self._validating,
+                "Switching": self._switching,
+            }
+            step = steps.get(phase)
+            if step is None:
+                self._set_phase("Creating")
+                continue
+            outcome = await step(target)
+            if outcome is not None:
+                return outcome
+
+    # -- phases --------------------------------------------------------------------------------
+
+    async def _pending(self, _: str | None) -> PassOutcome | None:
+        if self.record.source in ("snapshot", "backup"):
+            return stalled_outcome(
+                "SourceNotSupported",
+                f"source.{self.record.source} is not supported yet; use collection or empty",
+            )
+        if self.record.source == "currentRevision" and not self.record.source_collection:
+            return stalled_outcome(
+                "SourceNotFound", "source.currentRevision: no revision serves the alias yet"
+            )
+        self._set_phase("Creating")
+        return None
+
+    async def _creating(self, _: str | None) -> PassOutcome | None:
+        child = await self._child()
+        if child is None:
+            owner = {
+                "namespace": self.snapshot.identity.namespace,
+                "name": self.snapshot.identity.name,
+                "uid": self.snapshot.identity.uid,
+            }
+            bulk = bulk_fill(self.spec, self.record.source or "empty")
+            manifest = child_manifest(
+                self.spec, self.snapshot.spec.get("template") or {}, owner, self.record, bulk
+            )
+            try:
+                await self.objects.create(CHILDREN, owner["namespace"], manifest)
+                self._event(
+                    "CreateRevision",
+                    f"created QdrantCollection {self.record.child} ({self.record.collection})",
+                )
+            except AlreadyExists:
+                pass
+            return self._progress("Creating", f"waiting for QdrantCollection {self.record.child}")
+        waiting = _child_waiting(child)
+        if waiting is not None:
+            return waiting
+        if self.record.source == "empty":
+            self._set_phase("Switching")
+        else:
+            self._set_phase("Filling")
+        return None
+
+    async def _filling(self, _: str | None) -> PassOutcome | None:
+        done = await self.filler.fill(self.record, self.deadline)
+        if not done:
+            return self._progress("Filling", self.filler.summary(self.record), CONTINUE_SECONDS)
+        self._set_phase("CatchingUp" if self.spec.catch_up else "Indexing")
+        return None
+
+    async def _catchingup(self, _: str | None) -> PassOutcome | None:
+        done = await self.filler.catch_up(self.record, self.deadline)
+        if not done:
+            return self._progress("CatchingUp", self.filler.summary(self.record), CONTINUE_SECONDS)
+        self._set_phase("Indexing")
+        return None
+
+    async def _indexing(self, _: str | None) -> PassOutcome | None:
+        progress = self.state.progress_for(self.record.number)
+        child = await self._child()
+        if child is None:
+            return stalled_outcome(
+                "RevisionMissing", f"QdrantCollection {self.record.child} was deleted mid-rollout"
+            )
+        if bulk_fill(self.spec, self.record.source or "empty") and not progress.get("indexingRestored"):
+            threshold = restored_indexing_threshold(self.spec)
+            patch = {"spec": {"optimizers": {"indexingThreshold": threshold}}}
+            await self.objects.patch(CHILDREN, self.snapshot.identity.namespace, self.record.child, patch)
+            progress["indexingRestored"] = True
+            self._event(
+                "RestoreIndexing", f"indexing threshold of {self.record.collection} back to {threshold}"
+            )
+            return self._progress("Indexing", f"waiting for {self.record.collection} to index", WAIT_SECONDS)
+        waiting = _child_waiting(child)
+        if waiting is not None:
+            return self._progress("Indexing", f"waiting for {self.record.collection} to be green and synced")
+        self._set_phase("Validating")
+        return None
+
+    async def _validating(self, target: str | None) -> PassOutcome | None:
+        report = await self.filler.validate(self.record, target)
+        self.state.validation = report
+        if report is not None and not report.get("passed", True):
+            message = self.filler.failure_message(report)
+            self._update(phase="Failed", message=message)
+            self.state.phase = "Failed"
+            self._event("ValidationFailed", message, "Warning")
+            return stalled_outcome("ValidationFailed", self._failed())
+        self._set_phase("Switching")
+        return None
+
+    async def _switching(self, target: str | None) -> PassOutcome | None:
+        return await self._switch(target, rollback=False)
+
+    # -- the switch ----------------------------------------------------------------------------
+
+    async def _switch(self, target: str | None, rollback: bool) -> PassOutcome:
+        if rollback and await self.gateway.get_collection(self.record.collection) is None:
+            return stalled_outcome(
+                "RevisionMissing",
+                f"revision {self.record.number}'s collection {self.record.collection} is gone",
+            )
+        conflict = alias_conflict(
+            self.spec.alias, target, {self.record.collection}, self.state.active_collection
+        )
+        if conflict is not None:
+            return stalled_outcome("AliasConflict", conflict)
+        operations: list[models.AliasOperations] = []
+        if target is not None:
+            operations.append(
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.spec.alias))
+            )
+        operations.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(
+                    collection_name=self.record.collection, alias_name=self.spec.alias
+                )
+            )
+        )
+        await self.gateway.update_aliases(operations)
+        self._event(
+            "SwitchAlias",
+            f"alias {self.spec.alias}: {target or '(none)'} -> {self.record.collection}"
+            f" (revision {self.record.number}{', rollback' if rollback else ''})",
+        )
+        return await self._complete()
+
+    async def _complete(self) -> PassOutcome:
+        now = now_rfc3339()
+        if self.state.active_collection != self.record.collection or self.record.phase != "Active":
+            for other in list(self.state.records):
+                if other.phase == "Active" and other.hash != self.record.hash:
+                    self.state.replace(
+                        RevisionRecord.model_validate({**other.model_dump(), "phase": "Inactive"})
+                    )
+            self._update(phase="Active", activated=now)
+            if self.state.rollback is not None and self.state.rollback.get("time") is None:
+                self.state.rollback["time"] = now
+        self.state.active_revision = self.record.number
+        self.state.active_collection = self.record.collection
+        self.state.phase = "Complete"
+        progress = self.state.progress
+        if progress and progress.get("revision") == self.record.number:
+            progress.pop("checkpoint", None)
+        info = await self.gateway.get_collection(self.record.collection)
+        if info is None:
+            return stalled_outcome("RevisionMissing", f"collection {self.record.collection} is gone")
+        colour = str(info.status.value)
+        self._update(points_count=info.points_count)
+        message = f"alias {self.spec.alias} -> {self.record.collection} (revision {self.record.number})"
+        if colour == "red":
+            return stalled_outcome("CollectionRed", f"{message}: the collection is red")
+        return ready_outcome("Complete", message, colour=colour)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _child(self) -> dict[str, Any] | None:
+        return await self.objects.get(CHILDREN, self.snapshot.identity.namespace, self.record.child)
+
+    def _set_phase(self, phase: str) -> None:
+        if phase != self.record.phase:
+            self._update(phase=phase)
+            self._event(phase, f"revision {self.record.number} ({self.record.collection}): {phase}")
+        self.state.phase = phase
+
+    def _update(self, **changes: Any) -> None:
+        self.record = RevisionRecord.model_validate({**self.record.model_dump(), **changes})
+        self.state.replace(self.record)
+
+    def _progress(self, phase: str, message: str, retry: float = WAIT_SECONDS) -> PassOutcome:
+        self.state.phase = phase
+        return progressing_outcome(phase, f"revision {self.record.number}: {message}", retry_after=retry)
+
+    def _failed_reason(self) -> str:
+        report = self.state.validation or {}
+        failed_validation = report.get("revision") == self.record.number and not report.get("passed", True)
+        return "ValidationFailed" if failed_validation else "RevisionFailed"
+
+    def _failed(self) -> str:
+        return (
+            f"revision {self.record.number} ({self.record.collection}) failed: {self.record.message};"
+            f" the alias {self.spec.alias} was not moved; change the spec to start a new revision"
+        )
+
+    def _event(self, reason: str, message: str, type_: str = "Normal") -> None:
+        post_event(self.ctx, self.snapshot.object_ref(), type_, reason, message)
+
+
+def _child_waiting(child: Mapping[str, Any]) -> PassOutcome | None:
+    """None when the child QdrantCollection is Ready at its generation; else how we wait."""
+    status = child.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or ()}
+    name = (child.get("metadata") or {}).get("name")
+    stalled = conditions.get("Stalled") or {}
+    if stalled.get("status") == "True":
+        return stalled_outcome(
+            "RevisionStalled", f"QdrantCollection {name}: {stalled.get('reason')}: {stalled.get('message')}"
+        )
+    ready = conditions.get("Ready") or {}
+    current = status.get("observedGeneration") == (child.get("metadata") or {}).get("generation")
+    if ready.get("status") == "True" and current:
+        return None
+    reason = ready.get("message") or "not reconciled yet"
+    return progressing_outcome(
+        "Creating", f"waiting for QdrantCollection {name}: {reason}", retry_after=WAIT_SECONDS
+    )
