@@ -1,0 +1,226 @@
+"""Reconcile one BackupSchedule: decide from status and the clock whether a run is due, run it,
+apply retention, and report; the loop sleeps until the next slot (or retry) is due.
+
+Runs execute inside the pass (the object's loop is busy meanwhile, nothing else is); a run found
+in `status.active` when a pass starts was interrupted (the operator stopped mid-run): it is
+recorded Failed, its unfinished upload aborted, and its slot retried like any failed run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from qco.api.backup import BACKUP_NOW_ANNOTATION, BACKUP_SCHEDULE, BackupScheduleSpec
+from qco.api.backup_status import MAX_STATUS_RUNS
+from qco.api.common import GROUP, VERSION
+from qco.clients.s3 import S3Error, S3Store
+from qco.plan.backup_schedule import FailedRun, Schedule, ScheduleInputs, decide
+from qco.reconcile.backup_retention import apply_retention
+from qco.reconcile.backup_run import RunContext, execute_run, rfc3339
+from qco.reconcile.backup_targets import open_bucket, resolve_targets, run_prefix
+from qco.reconcile.context import Context
+from qco.reconcile.machinery import (
+    PAUSED_ANNOTATION,
+    REQUESTED_ANNOTATION,
+    KindReconciler,
+    Logger,
+    post_event,
+)
+from qco.reconcile.outcome import PassOutcome, ready_outcome, waiting_outcome
+from qco.reconcile.snapshot import PassSnapshot
+from qco.settings import OperatorSettings
+
+#: The loop looks at least this often, so a clock jump never delays a run by more than this.
+MAX_SLEEP_SECONDS = 3600.0
+FINISHED = ("Succeeded", "Failed", "PartiallyFailed")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp from status, as an aware datetime."""
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+async def reconcile_backup_schedule(
+    ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, log: Logger, now: datetime | None = None
+) -> PassOutcome:
+    """One pass; raises ConnectionProblem for unusable credentials (the machinery reports it)."""
+    now = now or datetime.now(UTC)
+    status, identity = snapshot.status, snapshot.identity
+    schedule = Schedule.parse(spec.schedule, spec.time_zone)
+    runs: list[dict[str, Any]] = [dict(r) for r in status.get("runs") or []]
+    store = await open_bucket(ctx, identity.namespace, spec.destination.s3) if spec.destination.s3 else None
+    await _close_interrupted(ctx, snapshot, spec, store, runs, status.get("active") or [], now)
+    token = snapshot.annotation(BACKUP_NOW_ANNOTATION)
+    paused = snapshot.annotation(PAUSED_ANNOTATION) == "true"
+    inputs = ScheduleInputs(
+        schedule_name=identity.name,
+        schedule=schedule,
+        now=now,
+        anchor=parse_time(status.get("lastScheduleTime")) or parse_time(identity.creation_timestamp) or now,
+        suspend=spec.suspend or paused,
+        starting_deadline_seconds=spec.starting_deadline_seconds,
+        concurrency=spec.concurrency_policy,
+        backup_now=bool(token) and token != status.get("backupNow") and not paused,
+        failed=_failed_run(runs, status.get("lastScheduleTime")),
+    )
+    decision = decide(inputs)
+    for skip in decision.skipped:
+        post_event(
+            ctx, snapshot.object_ref(), "Normal", f"Run{skip.reason}", f"slot {rfc3339(skip.slot)} skipped"
+        )
+    for plan in decision.start:
+        targets = await resolve_targets(ctx, identity.namespace, spec)
+        progress = _progress(ctx, snapshot, runs)
+        run = RunContext(identity.name, spec, store, targets, progress)
+        try:
+            record = await execute_run(run, plan, now)
+        finally:
+            for client in run.clients.values():
+                await client.__aexit__(None, None, None)
+        runs = [record, *[r for r in runs if r.get("name") != plan.name]]
+        kind = "Normal" if record["phase"] == "Succeeded" else "Warning"
+        post_event(
+            ctx,
+            snapshot.object_ref(),
+            kind,
+            f"Backup{record['phase']}",
+            f"{plan.name}: {record.get('message')}",
+        )
+        log.info("backup run %s/%s: %s", identity.namespace, plan.name, record["phase"])
+    await _patch(ctx, snapshot, {"active": None, "runs": runs[:MAX_STATUS_RUNS]})
+    deleted: list[str] = []
+    if store is not None and spec.destination.s3 is not None:
+        deleted = await apply_retention(store, spec, identity.name, schedule, now)
+        runs = [r for r in runs if r.get("name") not in deleted]
+        for name in deleted:
+            post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
+    fields = _fields(decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now)
+    outcome = _outcome(spec, paused, runs, fields)
+    wake = decision.wake_at
+    delay = MAX_SLEEP_SECONDS if wake is None else (wake - datetime.now(UTC)).total_seconds()
+    return PassOutcome(**{**outcome.__dict__, "retry_after": max(1.0, min(delay, MAX_SLEEP_SECONDS))})
+
+
+def _failed_run(runs: list[dict[str, Any]], last_schedule_time: Any) -> FailedRun | None:
+    """The last scheduled run of the current slot, when it failed."""
+    slot = parse_time(last_schedule_time)
+    for record in runs:
+        if record.get("trigger") == "Manual":
+            continue
+        if parse_time(record.get("scheduledTime")) != slot or record.get("phase") not in (
+            "Failed",
+            "PartiallyFailed",
+        ):
+            return None
+        ended = parse_time(record.get("completionTime")) or slot
+        assert slot is not None and ended is not None
+        return FailedRun(str(record["name"]), slot, int(record.get("attempt") or 1), ended)
+    return None
+
+
+async def _close_interrupted(
+    ctx: Context,
+    snapshot: PassSnapshot,
+    spec: BackupScheduleSpec,
+    store: S3Store | None,
+    runs: list[dict[str, Any]],
+    active: list[str],
+    now: datetime,
+) -> None:
+    """Runs still marked active at the start of a pass were interrupted: record them Failed."""
+    for name in active:
+        if store is not None and spec.destination.s3 is not None:
+            with contextlib.suppress(S3Error):
+                await store.abort_open_uploads(run_prefix(spec.destination.s3, snapshot.identity.name, name))
+        for record in runs:
+            if record.get("name") == name and record.get("phase") not in FINISHED:
+                record.update(
+                    phase="Failed",
+                    completionTime=rfc3339(now),
+                    message="interrupted: the operator stopped mid-run (unfinished upload aborted)",
+                )
+        post_event(ctx, snapshot.object_ref(), "Warning", "BackupInterrupted", f"{name} was interrupted")
+
+
+def _progress(ctx: Context, snapshot: PassSnapshot, runs: list[dict[str, Any]]) -> Any:
+    async def report(record: dict[str, Any]) -> None:
+        others = [r for r in runs if r.get("name") != record["name"]]
+        await _patch(
+            ctx, snapshot, {"active": [record["name"]], "runs": [dict(record), *others][:MAX_STATUS_RUNS]}
+        )
+
+    return report
+
+
+async def _patch(ctx: Context, snapshot: PassSnapshot, status: dict[str, Any]) -> None:
+    """A run's progress, written while it runs (the pass's report comes only at its end)."""
+    identity = snapshot.identity
+    with contextlib.suppress(Exception):  # progress is best effort; the report at the end is not
+        await ctx.kube.patch_status(
+            GROUP, VERSION, BACKUP_SCHEDULE.plural, identity.namespace, identity.name, status
+        )
+
+
+def _fields(
+    last_schedule: datetime | None,
+    next_schedule: datetime | None,
+    runs: list[dict[str, Any]],
+    token: str | None,
+    took_token: bool,
+) -> Any:
+    def fields(current: Mapping[str, Any], now: str) -> Mapping[str, Any]:
+        del now
+        success = next((r for r in runs if r.get("phase") == "Succeeded"), None)
+        out: dict[str, Any] = {
+            "nextScheduleTime": rfc3339(next_schedule) if next_schedule else None,
+            "active": None,
+            "runs": runs[:MAX_STATUS_RUNS] or None,
+            "lastSuccessfulTime": (success or {}).get("completionTime") or current.get("lastSuccessfulTime"),
+        }
+        if last_schedule is not None:
+            out["lastScheduleTime"] = rfc3339(last_schedule)
+        if took_token:
+            out["backupNow"] = token
+        return out
+
+    return fields
+
+
+def _outcome(spec: BackupScheduleSpec, paused: bool, runs: list[dict[str, Any]], fields: Any) -> PassOutcome:
+    last = next((r for r in runs if r.get("phase") in FINISHED), None)
+    if last is not None and last["phase"] != "Succeeded":
+        message = f"run {last['name']} {last['phase']}: {last.get('message', '')}"
+        return waiting_outcome("BackupFailed", message, fields=fields)
+    if paused or spec.suspend:
+        reason = "Paused" if paused else "Suspended"
+        return ready_outcome(reason, "scheduled runs are suspended; backup-now still runs", fields=fields)
+    if last is None:
+        return ready_outcome("Scheduled", f"waiting for the first run ({spec.schedule})", fields=fields)
+    return ready_outcome("BackupSucceeded", f"run {last['name']} succeeded", fields=fields)
+
+
+def schedule_interval(spec: BackupScheduleSpec, settings: OperatorSettings) -> float:
+    """The longest the loop sleeps (each pass asks for less: until the next slot or retry)."""
+    del spec
+    return min(MAX_SLEEP_SECONDS, max(settings.drift_interval_seconds, 60.0))
+
+
+async def finalize_backup_schedule(
+    ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, log: Logger
+) -> None:
+    """Deleting a schedule keeps its backups (they outlive it on purpose, e.g. for a restore)."""
+    del ctx, snapshot, spec, log
+
+
+BACKUP_RECONCILER = KindReconciler(
+    spec_type=BackupScheduleSpec,
+    reconcile=reconcile_backup_schedule,
+    finalize=finalize_backup_schedule,
+    interval=schedule_interval,
+    wake_annotations=(REQUESTED_ANNOTATION, PAUSED_ANNOTATION, BACKUP_NOW_ANNOTATION),
+)
