@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from qco.api.kinds import KINDS
 from qco.clients.kube import KubeClient, load_api_client
 from qco.clients.qdrant import QdrantPool
-from qco.handlers import canary, collection, deployment
+from qco.handlers import backup, canary, collection, deployment
 from qco.handlers.liveness import register_probe
 from qco.handlers.runtime import Runtime, configure_kopf, configure_logging, start_metrics_server
 from qco.metrics import Metrics
@@ -40,6 +40,7 @@ def build_registry() -> kopf.OperatorRegistry:
     collection.register(registry)
     deployment.register(registry)
     canary.register(registry)
+    backup.register(registry)
     register_probe(registry, KINDS)
     return registry
 
