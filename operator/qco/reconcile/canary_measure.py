@@ -42,8 +42,9 @@ def probe_requests(source: ProbeSource, samples: list[Any]) -> list[dict[str, An
         elif query.vector is not None:
             requests.append({"query": query.vector, **({"using": query.using} if query.using else {})})
         else:
-            point: int | str = int(query.point_id) if str(query.point_id).isdigit() else str(query.point_id)
-            requests.append({"query": point, **({"using": query.using} if query.using else {})})
+            raw = str(query.point_id)
+            point_id: int | str = int(raw) if raw.isdigit() else raw
+            requests.append({"query": point_id, **({"using": query.using} if query.using else {})})
     for point in samples:
         vector = point.vector
         if isinstance(vector, dict):  # named vectors: the first dense one
