@@ -86,6 +86,13 @@ cluster, else the same rules in a Role per watched namespace. */}}
   resourceNames: {{ toJson . }}
   {{- end }}
   verbs: ["get"]
+{{- if .accessKeys }}
+# Access keys (accessKeys.enabled): the token Secrets qco creates, rotates and deletes. Kubernetes
+# cannot limit create by name; qco writes only Secrets it owns (ownerReference), never others.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}
 # Canary routing state.
 - apiGroups: [""]
   resources: ["configmaps"]
