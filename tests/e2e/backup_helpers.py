@@ -1,0 +1,68 @@
+"""Helpers for the BackupSchedule e2e tests (kept out of conftest.py, which the harness owner edits)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.conftest import ROOT, Sandbox
+
+EXAMPLES = ROOT / "examples" / "backups"
+
+
+def example(name: str) -> list[dict[str, Any]]:
+    """The documents of one example manifest."""
+    return [doc for doc in yaml.safe_load_all(Path(EXAMPLES / name).read_text()) if doc]
+
+
+def secret(name: str, data: dict[str, str], labelled: bool = True) -> dict[str, Any]:
+    """A Secret (base64 data), labelled qco.dev/credentials unless told otherwise."""
+    labels = {"qco.dev/credentials": "true"} if labelled else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def get_schedule(sandbox: Sandbox, name: str) -> dict[str, Any]:
+    """The BackupSchedule as JSON."""
+    out = sandbox.kubectl("get", "backupschedule", name, "-n", "default", "-o", "json").stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def wait_schedule(
+    sandbox: Sandbox, name: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 90
+) -> dict[str, Any]:
+    """Poll the schedule until `predicate` holds; fail with its last status otherwise."""
+    deadline = time.monotonic() + timeout
+    obj: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        obj = get_schedule(sandbox, name)
+        if predicate(obj):
+            return obj
+        time.sleep(0.3)
+    raise AssertionError(f"timed out; last status of {name}: {json.dumps(obj.get('status'), indent=1)}")
+
+
+def runs(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs in status, newest first."""
+    return list(obj.get("status", {}).get("runs") or [])
+
+
+def run_named(obj: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The newest run matching `predicate`."""
+    return next((r for r in runs(obj) if predicate(r)), None)
+
+
+def finished(run: dict[str, Any] | None) -> bool:
+    """Whether a run has ended."""
+    return run is not None and run.get("phase") in ("Succeeded", "Failed", "PartiallyFailed")

@@ -1,0 +1,144 @@
+"""BackupSchedule end to end: `qco sandbox` with moto's S3 server. A scheduled run and backup-now
+runs appear in status and in the bucket with matching SHA-256; retention deletes exactly the
+expected objects; verification catches an object corrupted in S3 and reports the run Failed."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from qdrant_client import models
+
+from tests.e2e.backup_helpers import example, finished, run_named, runs, wait_schedule
+from tests.e2e.conftest import Sandbox, collection_manifest
+from tests.plugins.s3_server import S3Server, start_s3_server
+
+BUCKET = "qdrant-backups"
+PREFIX = "e2e/search/nightly/"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    server = start_s3_server()
+    server.create_bucket(BUCKET)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def schedule_manifest(s3: S3Server, **spec: Any) -> list[dict[str, Any]]:
+    """examples/backups/nightly-s3.yaml pointed at moto, with `spec` overrides."""
+    docs = copy.deepcopy(example("nightly-s3.yaml"))
+    schedule = docs[1]
+    dest = schedule["spec"]["destination"]["s3"]
+    dest.update(endpoint=s3.url, prefix="e2e/search", region="us-east-1", forcePathStyle=True)
+    schedule["spec"].update(spec)
+    return docs
+
+
+def bucket_sha(s3: S3Server, key: str) -> str:
+    return hashlib.sha256(s3.client().get_object(Bucket=BUCKET, Key=key)["Body"].read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def docs(sandbox: Sandbox) -> str:
+    sandbox.apply(collection_manifest("docs", {"vectors": {"": {"size": 4, "distance": "Cosine"}}}))
+    sandbox.wait_ready("docs")
+    client = sandbox.qdrant()
+    client.upsert(
+        "docs",
+        [models.PointStruct(id=i, vector=[1.0, i, 0.5, 0.25], payload={"n": i}) for i in range(40)],
+        wait=True,
+    )
+    return "docs"
+
+
+def backup_now(sandbox: Sandbox, value: str) -> None:
+    sandbox.kubectl("annotate", "--overwrite", "backupschedule/nightly", f"qco.dev/backup-now={value}")
+
+
+def test_scheduled_and_backup_now_runs_land_in_status_and_bucket(
+    sandbox: Sandbox, s3: S3Server, docs: str
+) -> None:
+    for doc in schedule_manifest(s3, schedule="* * * * *", timeZone="UTC", retention={"keepLast": 2}):
+        sandbox.apply(doc)
+    backup_now(sandbox, "first")
+    obj = wait_schedule(
+        sandbox, "nightly", lambda o: finished(run_named(o, lambda r: r["trigger"] == "Manual"))
+    )
+    manual = run_named(obj, lambda r: r["trigger"] == "Manual")
+    assert manual is not None
+    assert manual["phase"] == "Succeeded", manual
+    assert re.fullmatch(r"nightly-now-\d{8}-\d{6}", manual["name"])
+    [entry] = manual["collections"]
+    assert entry["points"] == 40 and entry["verified"] is True
+    assert bucket_sha(s3, entry["key"]) == entry["sha256"]
+    assert obj["status"]["backupNow"] == "first"
+    assert obj["status"]["nextScheduleTime"]
+
+    # The minute's slot runs on its own, named after the slot.
+    obj = wait_schedule(
+        sandbox,
+        "nightly",
+        lambda o: finished(run_named(o, lambda r: r["trigger"] == "Scheduled")),
+        timeout=100,
+    )
+    scheduled = run_named(obj, lambda r: r["trigger"] == "Scheduled")
+    assert scheduled is not None and scheduled["phase"] == "Succeeded", scheduled
+    assert re.fullmatch(r"nightly-\d{8}-\d{4}", scheduled["name"])
+    assert obj["status"]["lastScheduleTime"] == scheduled["scheduledTime"]
+    assert obj["status"]["lastSuccessfulTime"]
+    key = scheduled["collections"][0]["key"]
+    assert bucket_sha(s3, key) == scheduled["collections"][0]["sha256"]
+    assert f"{PREFIX}{scheduled['name']}/manifest.json" in s3.keys(BUCKET, PREFIX)
+
+    # Suspend so no further slot interferes, then a third run: keepLast 2 deletes the oldest run.
+    sandbox.kubectl("patch", "backupschedule/nightly", "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    backup_now(sandbox, "second")
+    obj = wait_schedule(sandbox, "nightly", lambda o: o["status"].get("backupNow") == "second")
+    names = [r["name"] for r in runs(obj) if r["phase"] == "Succeeded"]
+    assert manual["name"] not in names
+    kept_runs = sorted({k[len(PREFIX) :].split("/")[0] for k in s3.keys(BUCKET, PREFIX)})
+    assert len(kept_runs) == 2 and manual["name"] not in kept_runs
+    assert scheduled["name"] in kept_runs
+    assert s3.open_uploads(BUCKET) == []
+    table = sandbox.kubectl("get", "qbs", "nightly").stdout
+    assert table.split("\n")[0].split() == [
+        "NAME",
+        "SCHEDULE",
+        "SUSPEND",
+        "LAST",
+        "SUCCESS",
+        "NEXT",
+        "READY",
+        "AGE",
+    ]
+
+
+def test_verify_catches_an_object_corrupted_in_s3(sandbox: Sandbox, s3: S3Server, docs: str) -> None:
+    # Hold the verification restore for a few seconds so the test can corrupt the object first.
+    sandbox.admin.add_fault(r"/snapshots/recover$", "latency", latency_ms=4000, calls=1)
+    backup_now(sandbox, "corrupt")
+    obj = wait_schedule(
+        sandbox,
+        "nightly",
+        lambda o: (run_named(o, lambda r: r["trigger"] == "Manual") or {}).get("phase") == "Verifying",
+    )
+    run = run_named(obj, lambda r: r["trigger"] == "Manual")
+    assert run is not None
+    key = f"{PREFIX}{run['name']}/docs.snapshot"
+    body = bytearray(s3.client().get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0xFF
+    s3.client().put_object(Bucket=BUCKET, Key=key, Body=bytes(body))
+    obj = wait_schedule(sandbox, "nightly", lambda o: o["status"].get("backupNow") == "corrupt")
+    failed = run_named(obj, lambda r: r["name"] == run["name"])
+    assert failed is not None and failed["phase"] == "Failed", failed
+    assert "verification restore failed" in failed["collections"][0]["error"]
+    ready = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "BackupFailed")
+    assert not sandbox.qdrant().collection_exists(f"qco-verify-{run['name']}-docs")
