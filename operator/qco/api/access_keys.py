@@ -37,15 +37,14 @@ def _within(low: float, high: float) -> AfterValidator:
 
 
 def _duration(low: float, high: float) -> object:
+    hours = f"'{high / 3600:g}h'"  # the CEL literal
     return Field(
         pattern=DURATION_PATTERN,
         max_length=32,
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": (
-                        f"duration(self) >= duration('{low:g}s') && duration(self) <= duration('{high / 3600:g}h')"
-                    ),
+                    "rule": f"duration(self) >= duration('{low:g}s') && duration(self) <= duration({hours})",
                     "message": f"must be between {low:g}s and {high / 3600:g}h",
                 }
             ]
