@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from qdrant_client import QdrantClient
 
 from tests.e2e.conftest import Sandbox, collection_manifest, reason_of, status_of
@@ -116,3 +117,19 @@ def test_moving_away_from_an_unreachable_qdrant_names_what_was_left_behind(
     assert f"collection {name} on {source.url}" in left[0]["message"]
     assert not [e for e in sandbox.events(name) if e["reason"] == "Released"]
     assert status_of(moved, "Stalled") == "False"
+
+
+def test_drift_interval_below_five_seconds_is_refused(sandbox: Sandbox, unique: str) -> None:
+    name = f"hotloop-{unique}"
+    for too_short in ("1ms", "4s"):
+        manifest = yaml.safe_dump(collection_manifest(name, {"vectors": VECTOR, "driftInterval": too_short}))
+        refused = sandbox.kubectl("apply", "-f", "-", input=manifest, check=False)
+        assert refused.returncode != 0, f"driftInterval {too_short} was accepted"
+        assert "spec.driftInterval" in refused.stderr and "at least 5s" in refused.stderr, refused.stderr
+    assert sandbox.kubectl("get", "qc", name, check=False).returncode != 0
+
+    # Left out, no default is written: the operator's QCO_DRIFT_INTERVAL_SECONDS applies.
+    sandbox.apply(collection_manifest(name, {"vectors": VECTOR}))
+    assert "driftInterval" not in sandbox.wait_ready(name)["spec"]
+    sandbox.apply(collection_manifest(name, {"vectors": VECTOR, "driftInterval": "5s"}))
+    assert sandbox.wait_ready(name)["spec"]["driftInterval"] == "5s"
