@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from qco.api.access_keys import ACCESS_KEYS_FIELD, AccessKeySpec, check_access_keys
+from qco.api.backup_restore import RestoreFrom
 from qco.api.collection_config import CollectionConfig
 from qco.api.collection_status import QdrantCollectionStatus
 from qco.api.common import (
@@ -109,6 +110,10 @@ class QdrantCollectionSpec(CollectionConfig):
             "Removing a dense or sparse vector from a collection that holds points deletes that vector"
             " from every point: Refuse (Stalled, VectorRemovalRefused; nothing is touched) or Allow."
         ),
+    )
+    restore_from: RestoreFrom | None = Field(
+        default=None,
+        description="Fill the collection from a backup when it does not exist yet; ignored once it exists.",
     )
     drift_interval: DriftInterval | None = Field(
         default=None,

@@ -29,6 +29,7 @@ from qco.reconcile.machinery import (
     post_event,
 )
 from qco.reconcile.outcome import PassOutcome
+from qco.reconcile.restore import restore_if_absent
 from qco.reconcile.snapshot import PassSnapshot
 from qco.settings import OperatorSettings
 
@@ -47,6 +48,10 @@ async def reconcile_collection(
     if moved is not None and not paused:
         await release_previous_endpoint(ctx, snapshot, spec, moved, log)
     gateway = ctx.qdrant.gateway(endpoint)
+    restored = None
+    if spec.restore_from is not None and not paused:
+        name = spec.collection_name or snapshot.identity.name
+        restored = await restore_if_absent(ctx, snapshot, spec.restore_from, name, endpoint, gateway, log)
     observed = await observe_collection(gateway, ctx.kube, desired, log)
     plan = plan_collection_changes(desired, observed)
     applied = await _act(ctx, gateway, plan, snapshot)
@@ -69,6 +74,8 @@ async def reconcile_collection(
     outcome = outcome_for_plan(
         plan, info, bool(applied), mine, drift, _endpoint_field(spec, endpoint, plan, paused, moved)
     )
+    if restored is not None:
+        outcome = PassOutcome(**{**outcome.__dict__, "extra": (*outcome.extra, restored)})
     if outcome.reconciling.status == "True":
         outcome = PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
     return await with_access_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, log)
