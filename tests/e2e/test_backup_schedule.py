@@ -142,3 +142,46 @@ def test_verify_catches_an_object_corrupted_in_s3(sandbox: Sandbox, s3: S3Server
     ready = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "BackupFailed")
     assert not sandbox.qdrant().collection_exists(f"qco-verify-{run['name']}-docs")
+
+
+def all_points(sandbox: Sandbox, collection: str) -> list[tuple[Any, Any, Any]]:
+    points, _ = sandbox.qdrant().scroll(collection, limit=1000, with_vectors=True, with_payload=True)
+    return sorted((p.id, p.vector, p.payload) for p in points)
+
+
+def test_restore_from_the_schedule_and_from_a_url_reproduces_every_point(
+    sandbox: Sandbox, s3: S3Server, docs: str
+) -> None:
+    vectors = {"": {"size": 4, "distance": "Cosine"}}
+    restore = {"backupSchedule": "nightly", "run": "latest", "collection": "docs"}
+    sandbox.apply(collection_manifest("docs-restored", {"vectors": vectors, "restoreFrom": restore}))
+    obj = sandbox.wait_ready("docs-restored")
+    restored = next(c for c in obj["status"]["conditions"] if c["type"] == "Restored")
+    assert (restored["status"], restored["reason"]) == ("True", "RestoredFromBackup")
+    assert all_points(sandbox, "docs-restored") == all_points(sandbox, "docs")
+    assert len(all_points(sandbox, "docs")) == 40
+
+    # A URL with its checksum (here a presigned URL of the newest good backup).
+    schedule = wait_schedule(sandbox, "nightly", lambda o: True)
+    good = run_named(schedule, lambda r: r["phase"] == "Succeeded")
+    assert good is not None
+    entry = good["collections"][0]
+    url = s3.client().generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": entry["key"]}, ExpiresIn=600
+    )
+    sandbox.apply(
+        collection_manifest(
+            "docs-from-url", {"vectors": vectors, "restoreFrom": {"url": url, "checksum": entry["sha256"]}}
+        )
+    )
+    sandbox.wait_ready("docs-from-url")
+    assert all_points(sandbox, "docs-from-url") == all_points(sandbox, "docs")
+
+    # Once the collection exists, restoreFrom is ignored, and status says so.
+    sandbox.apply(collection_manifest("docs", {"vectors": vectors, "restoreFrom": restore}))
+    obj = sandbox.wait_for(
+        "docs", lambda o: any(c["type"] == "Restored" for c in o.get("status", {}).get("conditions", []))
+    )
+    ignored = next(c for c in obj["status"]["conditions"] if c["type"] == "Restored")
+    assert (ignored["status"], ignored["reason"]) == ("False", "CollectionExists")
+    assert len(all_points(sandbox, "docs")) == 40
