@@ -9,6 +9,7 @@ recorded Failed, its unfinished upload aborted, and its slot retried like any fa
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ async def reconcile_backup_schedule(
     ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, log: Logger, now: datetime | None = None
 ) -> PassOutcome:
     """One pass; raises ConnectionProblem for unusable credentials (the machinery reports it)."""
+    began = time.monotonic()
     now = now or datetime.now(UTC)
     status, identity = snapshot.status, snapshot.identity
     schedule = Schedule.parse(spec.schedule, spec.time_zone)
@@ -102,7 +104,8 @@ async def reconcile_backup_schedule(
     fields = _fields(decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now)
     outcome = _outcome(spec, paused, runs, fields)
     wake = decision.wake_at
-    delay = MAX_SLEEP_SECONDS if wake is None else (wake - datetime.now(UTC)).total_seconds()
+    # Measured from the pass's clock, less what the pass itself took.
+    delay = MAX_SLEEP_SECONDS if wake is None else (wake - now).total_seconds() - (time.monotonic() - began)
     return PassOutcome(**{**outcome.__dict__, "retry_after": max(1.0, min(delay, MAX_SLEEP_SECONDS))})
 
 
