@@ -161,6 +161,19 @@ async def test_qdrant_failing_during_a_run_fails_it_and_the_next_attempt_succeed
     assert status["runs"][0]["phase"] == "Succeeded"
     assert status["backupNow"] == "2"
     assert s3.open_uploads(BUCKET) == []
+    # Metrics: runs by result, bytes as stored, last success as in status, the expected interval.
+    registry, labels = h.ctx.metrics.registry, {"namespace": "team", "schedule": "yearly"}
+    sample = registry.get_sample_value
+    assert sample("qco_backup_runs_total", {**labels, "result": "Failed"}) == 1
+    assert sample("qco_backup_runs_total", {**labels, "result": "Succeeded"}) == 1
+    assert sample("qco_backup_bytes_total", labels) == status["runs"][0]["collections"][0]["size"]
+    ended = datetime.fromisoformat(status["runs"][0]["completionTime"].replace("Z", "+00:00"))
+    assert (
+        sample("qco_backup_last_success_timestamp_seconds", {**labels, "collection": "docs"})
+        == ended.timestamp()
+    )
+    assert sample("qco_backup_expected_interval_seconds", labels) in (365 * 86400, 366 * 86400)
+    assert sample("qco_backup_suspended", labels) == 0
 
 
 async def test_an_unlabelled_credentials_secret_stalls_with_the_fix(s3: S3Server) -> None:

@@ -85,6 +85,7 @@ async def reconcile_backup_schedule(
             for client in run.clients.values():
                 await client.__aexit__(None, None, None)
         runs = [record, *[r for r in runs if r.get("name") != plan.name]]
+        _count_run(ctx, identity.namespace, identity.name, record)
         kind = "Normal" if record["phase"] == "Succeeded" else "Warning"
         post_event(
             ctx,
@@ -101,6 +102,7 @@ async def reconcile_backup_schedule(
         runs = [r for r in runs if r.get("name") not in deleted]
         for name in deleted:
             post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
+    _gauges(ctx, identity.namespace, identity.name, schedule, now, paused or spec.suspend, runs)
     fields = _fields(decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now)
     outcome = _outcome(spec, paused, runs, fields)
     wake = decision.wake_at
@@ -217,7 +219,44 @@ async def finalize_backup_schedule(
     ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, log: Logger
 ) -> None:
     """Deleting a schedule keeps its backups (they outlive it on purpose, e.g. for a restore)."""
-    del ctx, snapshot, spec, log
+    del spec, log
+    ctx.metrics.backups.forget(snapshot.identity.namespace, snapshot.identity.name)
+
+
+def _count_run(ctx: Context, namespace: str, name: str, record: dict[str, Any]) -> None:
+    metrics, phase = ctx.metrics.backups, str(record["phase"])
+    metrics.runs.labels(namespace, name, phase).inc()
+    metrics.bytes.labels(namespace, name).inc(sum(int(c.get("size") or 0) for c in record["collections"]))
+    started, ended = parse_time(record.get("startTime")), parse_time(record.get("completionTime"))
+    if started and ended:
+        metrics.duration.labels(namespace, name, phase).observe((ended - started).total_seconds())
+
+
+def _gauges(
+    ctx: Context,
+    namespace: str,
+    name: str,
+    schedule: Schedule,
+    now: datetime,
+    suspended: bool,
+    runs: list[dict[str, Any]],
+) -> None:
+    """Gauges from status, so they are right after a restart too."""
+    metrics = ctx.metrics.backups
+    first = schedule.next_after(now)
+    metrics.expected_interval.labels(namespace, name).set(
+        (schedule.next_after(first) - first).total_seconds()
+    )
+    metrics.suspended.labels(namespace, name).set(1 if suspended else 0)
+    last: dict[str, float] = {}
+    for record in runs:  # newest first
+        ended = parse_time(record.get("completionTime"))
+        if record.get("phase") not in ("Succeeded", "PartiallyFailed") or ended is None:
+            continue
+        for entry in record.get("collections") or []:
+            if not entry.get("error"):
+                last.setdefault(str(entry["name"]), ended.timestamp())
+    metrics.set_last_success(namespace, name, last)
 
 
 BACKUP_RECONCILER = KindReconciler(
