@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from qco.metrics_backup import BackupMetrics
+
 
 class Metrics:
     """The operator's metrics, all in one registry served on `/metrics`."""
@@ -43,6 +45,7 @@ class Metrics:
         )
         # Per-object state becomes gauges at scrape time: recording a pass stays O(1) however
         # many objects there are (a Gauge per label set would need a recount on every pass).
+        self.backups = BackupMetrics(self.registry)
         self.states = ObjectStates()
         self.registry.register(_ObjectStatesCollector(self.states, kinds))
 
