@@ -174,6 +174,7 @@ def test_only_qco_fields_have_defaults() -> None:
         "deletionPolicy": "Retain",
         "adoptionPolicy": "IfCompatible",
         "vectorRemovalPolicy": "Refuse",
+        "shardKeyRemovalPolicy": "Refuse",
     }
 
 

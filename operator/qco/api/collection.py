@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, JsonValue, model_validator
 from qco.api.access_keys import ACCESS_KEYS_FIELD, AccessKeySpec, check_access_keys
 from qco.api.backup_restore import RestoreFrom
 from qco.api.collection_config import CollectionConfig
+from qco.api.collection_intelligence import IntelligenceSpec
 from qco.api.collection_status import QdrantCollectionStatus
 from qco.api.common import (
     QDRANT_NAME_PATTERN,
@@ -73,7 +74,7 @@ _SPEC_RULES: list[JsonValue] = [
 ]
 
 
-class QdrantCollectionSpec(CollectionConfig):
+class QdrantCollectionSpec(CollectionConfig, IntelligenceSpec):
     """Desired state of one Qdrant collection: its CollectionConfig and how qco manages it."""
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _SPEC_RULES})

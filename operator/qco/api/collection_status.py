@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from qco.api.access_keys import ACCESS_KEYS_STATUS_FIELD, AccessKeyStatus
+from qco.api.collection_intelligence import IntelligenceStatus
 from qco.api.common import Condition, QcoModel, SecretKeyRef
 
 CollectionColour = Literal["green", "yellow", "grey", "red"]
@@ -39,7 +40,7 @@ class ManagedEndpoint(QcoModel):
     api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret the key came from.")
 
 
-class QdrantCollectionStatus(QcoModel):
+class QdrantCollectionStatus(IntelligenceStatus):
     """Observed state, written by qco only."""
 
     observed_generation: int | None = Field(default=None, ge=0, description="Generation last reconciled.")
