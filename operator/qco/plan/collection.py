@@ -51,6 +51,7 @@ from qco.plan.actions import (
 from qco.plan.compare import plain, same
 from qco.plan.inputs import DesiredCollection, ObservedCollection, ResourceIdentity
 from qco.plan.ownership import OwnerStamp, build_stamp_metadata, parse_owner_stamp
+from qco.plan.presets import with_preset
 from qco.plan.updates import collection_update, payload_index_differs
 
 
@@ -60,6 +61,7 @@ def plan_collection_changes(desired: DesiredCollection, observed: ObservedCollec
     Pure: the same inputs always give the same plan, and nothing is read or written. When
     `desired.paused`, the plan is still computed (for status and `qco plan`) but marked paused.
     """
+    desired = with_preset(desired)  # spec.preset's defaults under the explicit fields
     name = desired.collection_name
     if observed.info is None:
         return _plan_create(desired, observed)
