@@ -74,7 +74,7 @@ async def run_operator(settings: OperatorSettings, stop_flag: asyncio.Event | No
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure_kopf(settings, runtime.ctx.settings)
         await start_metrics_server(runtime)
-        logger.info("metrics and health on %s", runtime.metrics_url)
+        logger.info("metrics on %s/metrics", runtime.metrics_url)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
