@@ -17,8 +17,8 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def metrics_base(operator_log: str) -> str:
-    """The operator's metrics and health base URL, as it logged it at startup."""
-    match = re.search(r"metrics and health on (http://\S+)", operator_log)
+    """The operator's metrics base URL, as it logged it at startup."""
+    match = re.search(r"metrics on (http://\S+)/metrics", operator_log)
     assert match is not None, operator_log[-3000:]
     return match.group(1)
 
