@@ -154,7 +154,9 @@ def test_restore_from_the_schedule_and_from_a_url_reproduces_every_point(
 ) -> None:
     vectors = {"": {"size": 4, "distance": "Cosine"}}
     restore = {"backupSchedule": "nightly", "run": "latest", "collection": "docs"}
-    sandbox.apply(collection_manifest("docs-restored", {"vectors": vectors, "restoreFrom": restore}))
+    [manifest] = example("restore.yaml")
+    assert manifest["spec"]["restoreFrom"] == restore
+    sandbox.apply(manifest)
     obj = sandbox.wait_ready("docs-restored")
     restored = next(c for c in obj["status"]["conditions"] if c["type"] == "Restored")
     assert (restored["status"], restored["reason"]) == ("True", "RestoredFromBackup")
