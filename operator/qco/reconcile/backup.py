@@ -30,7 +30,7 @@ from qco.reconcile.machinery import (
     Logger,
     post_event,
 )
-from qco.reconcile.outcome import PassOutcome, ready_outcome, waiting_outcome
+from qco.reconcile.outcome import PassOutcome, ready_outcome, stalled_outcome, waiting_outcome
 from qco.reconcile.snapshot import PassSnapshot
 from qco.settings import OperatorSettings
 
@@ -54,6 +54,11 @@ async def reconcile_backup_schedule(
     now = now or datetime.now(UTC)
     status, identity = snapshot.status, snapshot.identity
     schedule = Schedule.parse(spec.schedule, spec.time_zone)
+    if spec.format == "portable":
+        # Refused rather than silently taken as `snapshot`: the user asked for a portable export.
+        return stalled_outcome(
+            "FormatNotSupported", "spec.format: portable is not implemented yet; use format: snapshot"
+        )
     runs: list[dict[str, Any]] = [dict(r) for r in status.get("runs") or []]
     store = await open_bucket(ctx, identity.namespace, spec.destination.s3) if spec.destination.s3 else None
     await _close_interrupted(ctx, snapshot, spec, store, runs, status.get("active") or [], now)
