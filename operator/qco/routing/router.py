@@ -121,6 +121,11 @@ class Router:
 
     def apply(self, table: RoutingTable) -> None:
         """Put `table` in force (the watch does this; tests and static set-ups may too)."""
+        for variant in table.weights:
+            # Series exist at zero from the first table on, so `errors / requests` is 0, not "no data".
+            self.requests.labels(self.configmap, variant)
+            self.errors.labels(self.configmap, variant)
+            self.latency.labels(self.configmap, variant)
         with self._changed:
             self._table = table
             self._changed.notify_all()
