@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from qco.metrics_backup import BackupMetrics
+from qco.rollout_metrics import RolloutCollector, RolloutStates
 
 
 class Metrics:
@@ -48,6 +49,8 @@ class Metrics:
         self.backups = BackupMetrics(self.registry)
         self.states = ObjectStates()
         self.registry.register(_ObjectStatesCollector(self.states, kinds))
+        self.rollouts = RolloutStates()
+        self.registry.register(RolloutCollector(self.rollouts))
 
 
 CONDITIONS = ("Ready", "Reconciling", "Stalled", "Paused")
