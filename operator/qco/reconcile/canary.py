@@ -16,7 +16,7 @@ from qco.api.common import API_VERSION, GROUP, VERSION
 from qco.clients.configmaps import ConfigMaps, ConfigMapView
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.canary import COMMANDS, TERMINAL, Decision, due_measurements, plan_canary, run_limit
-from qco.plan.canary_analysis import judge_measurement, record
+from qco.plan.canary_analysis import MEASUREMENT_PHASES, judge_measurement, record
 from qco.plan.canary_state import CanaryState, Observed, rfc3339
 from qco.reconcile.canary_measure import measure, summarize
 from qco.reconcile.context import Context, resolve_endpoint
@@ -29,6 +29,7 @@ from qco.reconcile.outcome import (
     waiting_outcome,
 )
 from qco.reconcile.snapshot import PassSnapshot
+from qco.rollout_metrics import RolloutReading
 from qco.routing.table import ROUTING_KEY, RoutingError, RoutingTable, confirmations
 from qco.settings import OperatorSettings
 
@@ -114,7 +115,19 @@ async def reconcile_canary(
     }
     if summary is not None:
         fields["summary"] = summary
+    ctx.metrics.rollouts.set(identity.namespace, identity.name, _reading(state, fields["weights"]))
     return _outcome(state, decision, fields)
+
+
+def _reading(state: CanaryState, weights: dict[str, int]) -> RolloutReading:
+    """What this pass reports to the operator's metrics."""
+    measurements: dict[tuple[str, str, str], int] = {}
+    for run in state.runs:
+        for result in MEASUREMENT_PHASES:
+            measurements[(run.run, run.metric, result)] = run.counts.get(result, 0)
+    return RolloutReading(
+        state.phase or "Pending", state.step, weights["canary"], weights["verified"], measurements
+    )
 
 
 def _table(configmap: ConfigMapView | None) -> RoutingTable | None:
@@ -175,7 +188,8 @@ def _outcome(state: CanaryState, decision: Decision, fields: dict[str, Any]) -> 
 async def finalize_canary(ctx: Context, snapshot: PassSnapshot, spec: CanaryRolloutSpec, log: Logger) -> None:
     """Nothing to undo in Qdrant: the alias stays where the rollout left it; the ConfigMap goes with
     its ownerReference."""
-    del ctx, snapshot, spec, log
+    del spec, log
+    ctx.metrics.rollouts.forget(snapshot.identity.namespace, snapshot.identity.name)
 
 
 def canary_interval(spec: CanaryRolloutSpec, settings: OperatorSettings) -> float:
