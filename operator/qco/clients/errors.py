@@ -44,12 +44,23 @@ def classify(exc: BaseException) -> Failure:
         return Failure(
             FailureKind.TRANSIENT,
             "QdrantUnreachable",
-            f"Qdrant is unreachable: {_short(cause)}",
+            f"Qdrant{_at(cause)} is unreachable: {_short(cause)}",
             TRANSIENT_DELAY,
         )
     return Failure(
         FailureKind.UNKNOWN, "InternalError", f"{type(exc).__name__}: {_short(exc)}", TRANSIENT_DELAY
     )
+
+
+def _at(cause: BaseException) -> str:
+    """` at <url>` for an httpx error that knows its request (path and query left out)."""
+    if not isinstance(cause, httpx.RequestError):
+        return ""
+    try:
+        url = cause.request.url
+    except RuntimeError:  # raised outside a client: no request attached
+        return ""
+    return f" at {url.scheme}://{url.netloc.decode()}"
 
 
 def _classify_status(status: int, text: str) -> Failure:
