@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from pathlib import Path
 
 import httpx
@@ -16,7 +14,6 @@ from qco.api.durations import parse_duration
 from qco.cli import main
 from qco.clients.errors import FailureKind, classify
 from qco.handlers.loop import next_delay
-from qco.handlers.runtime import JsonFormatter
 from qco.metrics import Metrics
 from qco.reconcile.outcome import PassResult
 from qco.settings import OperatorSettings
@@ -95,15 +92,6 @@ def test_qdrant_error_text_comes_from_its_envelope() -> None:
     assert classify(_response(400, b'{"status":{"error":"Wrong input: bad size"}}')).message.endswith(
         "Wrong input: bad size"
     )
-
-
-def test_json_log_lines() -> None:
-    record = logging.LogRecord("qco", logging.WARNING, __file__, 1, "reconcile of %s failed", ("a/b",), None)
-    record.k8s_ref = {"namespace": "a", "name": "b", "uid": "u", "extra": "dropped"}
-    entry = json.loads(JsonFormatter().format(record))
-    assert entry["level"] == "WARNING"
-    assert entry["message"] == "reconcile of a/b failed"
-    assert entry["object"] == {"namespace": "a", "name": "b", "uid": "u"}
 
 
 @pytest.mark.parametrize(

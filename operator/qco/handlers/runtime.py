@@ -4,11 +4,11 @@ logging, and the `/metrics` endpoint."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import os
 import random
+import socket
 from dataclasses import dataclass, field
-from typing import Any
 
 import kopf
 from aiohttp import web
@@ -66,6 +66,11 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: OperatorS
     )
     # Only warnings from kopf itself become Events; qco posts its own Events for changes made.
     settings.posting.level = logging.WARNING
+    # `kubectl describe` shows Events `From: qco` and which replica posted them (the pod's name is
+    # its hostname; POD_NAME from the downward API wins when set).
+    settings.posting.reporting_component = "qco"
+    settings.posting.reporting_instance = os.environ.get("POD_NAME") or socket.gethostname()
+    settings.posting.event_name_prefix = "qco-"
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     if operator_settings.peering_name:
@@ -97,33 +102,43 @@ async def start_metrics_server(runtime: Runtime) -> None:
     runtime.metrics_url = f"http://127.0.0.1:{port}"
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: what log pipelines in clusters expect."""
+#: kopf's per-handler lines that say nothing a user acts on: demoted to DEBUG.
+_ROUTINE_KOPF_LINES = (" succeeded.",)
+#: A deletion waiting for Qdrant is a retry, not an error: kopf logs it at ERROR, qco at WARNING.
+_WAITING_KOPF_LINES = ("deletion waits for Qdrant",)
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        k8s = getattr(record, "k8s_ref", None)
-        if isinstance(k8s, dict):
-            entry["object"] = {key: k8s.get(key) for key in ("namespace", "name", "uid")}
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+
+class KopfLevels(logging.Filter):
+    """Re-level kopf's own per-object lines: successes to DEBUG, deletions waiting to WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "kopf.objects":
+            return True
+        message = str(record.msg)
+        if message.endswith(_ROUTINE_KOPF_LINES):
+            _relevel(record, logging.DEBUG)
+        elif record.levelno == logging.ERROR and any(part in message for part in _WAITING_KOPF_LINES):
+            _relevel(record, logging.WARNING)
+        return logging.getLogger().isEnabledFor(record.levelno)
+
+
+def _relevel(record: logging.LogRecord, level: int) -> None:
+    record.levelno, record.levelname = level, logging.getLevelName(level)
 
 
 def configure_logging(settings: OperatorSettings) -> None:
-    """Root logging per QCO_LOG_FORMAT and QCO_LOG_LEVEL."""
-    handler = logging.StreamHandler()
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    """Root logging per QCO_LOG_FORMAT and QCO_LOG_LEVEL, with kopf's own formatters: text lines
+    prefixed `[namespace/name]`, or one JSON object per line with the object under `object`."""
+    json_lines = settings.log_format == "json"
+    kopf.configure(
+        debug=settings.log_level == "DEBUG",
+        log_format=kopf.LogFormat.JSON if json_lines else kopf.LogFormat.FULL,
+        log_prefix=not json_lines,
+        log_refkey="object",
+    )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for handler in root.handlers:
+        handler.addFilter(KopfLevels())
     root.setLevel(settings.log_level)
     # httpx logs every request URL at INFO; keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)

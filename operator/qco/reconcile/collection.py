@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from qdrant_client.http import models
+
 from qco.api.collection import QDRANT_COLLECTION, QdrantCollectionSpec
 from qco.api.durations import parse_duration
 from qco.clients.qdrant import Endpoint, QdrantGateway
 from qco.plan.actions import Action, CollectionPlan
+from qco.plan.change_values import describe_with_values
 from qco.plan.collection import plan_collection_changes
 from qco.plan.inputs import DesiredCollection
 from qco.reconcile.access_keys import ROTATE_KEYS_ANNOTATION, with_access_keys
@@ -26,7 +29,7 @@ from qco.reconcile.machinery import (
     REQUESTED_ANNOTATION,
     KindReconciler,
     Logger,
-    post_event,
+    announce_change,
 )
 from qco.reconcile.outcome import PassOutcome
 from qco.reconcile.restore import restore_if_absent
@@ -54,7 +57,7 @@ async def reconcile_collection(
         restored = await restore_if_absent(ctx, snapshot, spec.restore_from, name, endpoint, gateway, log)
     observed = await observe_collection(gateway, ctx.kube, desired, log)
     plan = plan_collection_changes(desired, observed)
-    applied = await _act(ctx, gateway, plan, snapshot)
+    applied = await _act(ctx, gateway, plan, snapshot, observed.info, log)
     info = await gateway.get_collection(plan.collection_name) if applied else observed.info
     aliases = await gateway.list_aliases() if (applied or observed.aliases) else {}
     mine = sorted(a for a, c in aliases.items() if c == plan.collection_name)
@@ -63,14 +66,6 @@ async def reconcile_collection(
         # A change needed although this generation was already in sync means Qdrant drifted.
         drift = plan.changed_fields or tuple(sorted({type(a).__name__ for a in applied}))
         ctx.metrics.drift_corrections.labels(KIND).inc()
-        identity = snapshot.identity
-        log.info(
-            "corrected drift in %s/%s (collection %s): %s",
-            identity.namespace,
-            identity.name,
-            plan.collection_name,
-            ", ".join(drift),
-        )
     outcome = outcome_for_plan(
         plan, info, bool(applied), mine, drift, _endpoint_field(spec, endpoint, plan, paused, moved)
     )
@@ -110,15 +105,24 @@ def _endpoint_field(
 
 
 async def _act(
-    ctx: Context, gateway: QdrantGateway, plan: CollectionPlan, snapshot: PassSnapshot
+    ctx: Context,
+    gateway: QdrantGateway,
+    plan: CollectionPlan,
+    snapshot: PassSnapshot,
+    info: models.CollectionInfo | None,
+    log: Logger,
 ) -> list[Action]:
+    """Perform the plan; each change is one INFO line and one Normal Event with old -> new values
+    (reason `DriftCorrected` when Qdrant drifted from a generation already in sync)."""
     applied: list[Action] = []
     if plan.paused:
         return applied
+    drift = _was_synced(snapshot)
     for action in plan.actions:
         await perform(gateway, action)
         applied.append(action)
-        post_event(ctx, snapshot.object_ref(), "Normal", type(action).__name__, action.describe())
+        reason = "DriftCorrected" if drift else type(action).__name__
+        announce_change(ctx, snapshot, reason, describe_with_values(action, info), log)
     return applied
 
 

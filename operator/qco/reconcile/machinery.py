@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from qco.api.common import GROUP, QcoModel
 from qco.clients.errors import INVALID_DELAY, FailureKind, classify
-from qco.reconcile.conditions import truncate
+from qco.reconcile.conditions import condition, truncate
 from qco.reconcile.context import ConnectionProblem, Context
 from qco.reconcile.outcome import PassOutcome, PassResult, failure_outcome, stalled_outcome
 from qco.reconcile.snapshot import PassSnapshot
@@ -59,30 +59,33 @@ async def reconcile_object(
     try:
         spec = reconciler.spec_type.model_validate(snapshot.spec)
     except ValidationError as exc:
-        message = validation_message(exc)
-        log.warning("%s %s/%s: %s", kind, identity.namespace, identity.name, message)
-        await write_status(ctx, snapshot, stalled_outcome("InvalidSpec", message))
+        await report(ctx, snapshot, stalled_outcome("InvalidSpec", validation_message(exc)), log)
         _count(ctx, kind, "stalled", started)
         return PassResult(ctx.settings.drift_interval_seconds, condition="Stalled")
     interval = reconciler.interval(spec, ctx.settings)
     try:
         outcome = await reconciler.reconcile(ctx, snapshot, spec, log)
     except ConnectionProblem as exc:
-        await write_status(ctx, snapshot, stalled_outcome(exc.reason, str(exc)))
+        await report(ctx, snapshot, stalled_outcome(exc.reason, str(exc)), log)
         _count(ctx, kind, "stalled", started)
         return PassResult(interval, retry_after=INVALID_DELAY, condition="Stalled", failed=True)
     except Exception as exc:
         failure = classify(exc)
+        stalled = failure.kind is FailureKind.INVALID
+        outcome = failure_outcome(failure.reason, failure.message, stalled)
         if failure.kind is FailureKind.UNKNOWN:
             log.exception("reconcile of %s %s/%s failed", kind, identity.namespace, identity.name)
-        else:
-            log.warning("reconcile of %s %s/%s: %s", kind, identity.namespace, identity.name, failure.message)
-        stalled = failure.kind is FailureKind.INVALID
-        await write_status(ctx, snapshot, failure_outcome(failure.reason, failure.message, stalled))
+        elif not stalled:
+            # A retry: WARNING when this failure begins, INFO while it repeats.
+            level = logging.INFO if _failing_already(snapshot, outcome) else logging.WARNING
+            log.log(
+                level, "reconcile of %s %s/%s: %s", kind, identity.namespace, identity.name, failure.message
+            )
+        await report(ctx, snapshot, outcome, log, failed=True)
         _count(ctx, kind, "stalled" if stalled else "retry", started)
         condition = "Stalled" if stalled else "Reconciling"
         return PassResult(interval, retry_after=failure.retry_after, condition=condition, failed=True)
-    await write_status(ctx, snapshot, outcome)
+    await report(ctx, snapshot, outcome, log)
     _count(ctx, kind, "stalled" if outcome.stalled.status == "True" else "ok", started)
     return PassResult(
         interval, retry_after=outcome.retry_after, condition=outcome.gauge_condition, colour=outcome.colour
@@ -141,6 +144,42 @@ async def _may_give_up(ctx: Context, snapshot: PassSnapshot) -> bool:
         return await ctx.kube.namespace_terminating(snapshot.identity.namespace)
     except Exception:
         return False
+
+
+async def report(
+    ctx: Context, snapshot: PassSnapshot, outcome: PassOutcome, log: Logger, failed: bool = False
+) -> None:
+    """Write the status, and announce a transition into Stalled or into a failure once: a WARNING
+    line and a Warning Event the first time, nothing while the same condition repeats."""
+    await write_status(ctx, snapshot, outcome)
+    identity = snapshot.identity
+    where = f"{snapshot.kind.kind} {identity.namespace}/{identity.name}"
+    if outcome.stalled.status == "True":
+        if _stalled_already(snapshot, outcome):
+            return
+        message = truncate(outcome.stalled.message, MAX_LOG_MESSAGE)
+        log.warning("%s stalled: %s: %s", where, outcome.stalled.reason, message)
+        post_event(ctx, snapshot.object_ref(), "Warning", outcome.stalled.reason, message)
+    elif failed and not _failing_already(snapshot, outcome):
+        post_event(ctx, snapshot.object_ref(), "Warning", outcome.ready.reason, outcome.ready.message)
+
+
+def _stalled_already(snapshot: PassSnapshot, outcome: PassOutcome) -> bool:
+    was = condition(snapshot.status.get("conditions"), "Stalled") or {}
+    return was.get("status") == "True" and was.get("reason") == outcome.stalled.reason
+
+
+def _failing_already(snapshot: PassSnapshot, outcome: PassOutcome) -> bool:
+    was = condition(snapshot.status.get("conditions"), "Ready") or {}
+    return was.get("status") == "False" and was.get("reason") == outcome.ready.reason
+
+
+def announce_change(ctx: Context, snapshot: PassSnapshot, reason: str, description: str, log: Logger) -> None:
+    """A change made in Qdrant: one INFO line naming the object, and a Normal Event."""
+    identity = snapshot.identity
+    message = truncate(description, MAX_LOG_MESSAGE)
+    log.info("%s %s/%s: %s", snapshot.kind.kind, identity.namespace, identity.name, message)
+    post_event(ctx, snapshot.object_ref(), "Normal", reason, message)
 
 
 def post_event(ctx: Context, ref: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
