@@ -46,6 +46,9 @@ class RevisionRecord(QcoModel):
         default=None, description="The collection its points were copied from, fixed when it was created."
     )
     message: str | None = Field(default=None, description="Why it failed, if it did.")
+    failed_generation: int | None = Field(
+        default=None, ge=0, description="Generation whose validation failed; a newer one validates again."
+    )
 
 
 class DeploymentProgress(QcoModel):

@@ -61,7 +61,12 @@ class Rollout:
                 return await self._complete()
             phase = self.record.phase
             if phase == "Failed":
-                return stalled_outcome(self._failed_reason(), self._failed())
+                failed_at = self.record.failed_generation
+                if failed_at is None or failed_at == self.snapshot.generation:
+                    return stalled_outcome(self._failed_reason(), self._failed())
+                # The spec changed (e.g. its validation): the filled revision is validated again.
+                self._update(phase="Validating", message=None, failed_generation=None)
+                continue
             if phase in ("Active", "Inactive"):
                 return await self._switch(target, rollback=True)
             steps: dict[str, Step] = {
@@ -167,7 +172,7 @@ class Rollout:
         self.state.validation = report
         if report is not None and not report.get("passed", True):
             message = self.filler.failure_message(report)
-            self._update(phase="Failed", message=message)
+            self._update(phase="Failed", message=message, failed_generation=self.snapshot.generation)
             self.state.phase = "Failed"
             self._event("ValidationFailed", message, "Warning")
             return stalled_outcome("ValidationFailed", self._failed())
