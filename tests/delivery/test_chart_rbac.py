@@ -26,6 +26,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},  # peering, namespaced
 }
 
+ALLOWED[("qco.dev", "qdrantcollections")] |= {"create", "delete"}  # CollectionDeployment revisions
+
 #: Resources that exist per namespace: cluster-wide grants on them only when watching the cluster.
 NAMESPACED_RESOURCES = {r for (_, r) in ALLOWED} - {
     "namespaces",

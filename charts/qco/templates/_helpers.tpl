@@ -65,6 +65,10 @@ cluster, else the same rules in a Role per watched namespace. */}}
 - apiGroups: ["qco.dev"]
   resources: {{ toJson .plurals }}
   verbs: ["get", "list", "watch", "patch", "update"]
+# CollectionDeployment revisions are child QdrantCollections that qco creates and deletes.
+- apiGroups: ["qco.dev"]
+  resources: ["qdrantcollections"]
+  verbs: ["create", "delete"]
 - apiGroups: ["qco.dev"]
   resources: {{ toJson (.statusResources) }}
   verbs: ["get", "patch", "update"]
