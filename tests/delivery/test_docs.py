@@ -18,6 +18,8 @@ from tests.delivery.chart import CHART, ROOT
 STALLED_REASONS = (
     "ImmutableFieldChanged", "ResourceConflict", "AdoptionRefused", "AliasConflict", "InvalidSpec",
     "NoQdrantConnection", "SecretNotFound", "QdrantUnauthorized", "QdrantRejected", "CollectionRed",
+    "VectorRemovalRefused", "SecretNotPermitted", "ConnectionNotAllowed",
+    "AccessKeysDisabled", "SecretConflict", "NoSigningKey", "SecretForbidden",
 )  # fmt: skip
 
 
