@@ -3,11 +3,13 @@ no registration at import time, so tests get fresh counters."""
 
 from __future__ import annotations
 
+import platform
 from collections import Counter
 from collections.abc import Iterator
+from importlib import metadata
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -20,6 +22,12 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None, kinds: tuple[str, ...] = ()) -> None:
         self.registry = registry or CollectorRegistry()
+        # `*_created` series double every counter and histogram and nobody queries them.
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, memory, open fds
+        prometheus_client.Info("qco_build", "The running qco's version.", registry=self.registry).info(
+            {"version": _version(), "kopf": _version("kopf"), "python": platform.python_version()}
+        )
         self.reconciles = prometheus_client.Counter(
             "qco_reconciles",
             "Reconcile passes by kind and result (ok, stalled, retry, error).",
@@ -53,6 +61,13 @@ class Metrics:
         self.registry.register(RolloutCollector(self.rollouts))
 
 
+def _version(distribution: str = "qdrant-collection-operator") -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 CONDITIONS = ("Ready", "Reconciling", "Stalled", "Paused")
 COLOURS = ("green", "yellow", "grey", "red", "missing")
 
@@ -62,14 +77,29 @@ class ObjectStates:
 
     def __init__(self) -> None:
         self.by_object: dict[tuple[str, str], tuple[str, str | None]] = {}
+        #: (namespace, name, reason of the Ready condition) per object, for `qco_object_ready`.
+        self.names: dict[tuple[str, str], tuple[str, str, str]] = {}
 
-    def set(self, kind: str, uid: str, condition: str, colour: str | None = None) -> None:
+    def set(
+        self,
+        kind: str,
+        uid: str,
+        condition: str,
+        colour: str | None = None,
+        *,
+        namespace: str = "",
+        name: str = "",
+        reason: str = "",
+    ) -> None:
         """Record the outcome of an object's latest pass."""
         self.by_object[(kind, uid)] = (condition, colour)
+        if name:
+            self.names[(kind, uid)] = (namespace, name, reason)
 
     def forget(self, kind: str, uid: str) -> None:
         """The object is gone."""
         self.by_object.pop((kind, uid), None)
+        self.names.pop((kind, uid), None)
 
 
 class _ObjectStatesCollector(Collector):
@@ -98,3 +128,12 @@ class _ObjectStatesCollector(Collector):
         for colour in COLOURS:
             status.add_metric([colour], colours[colour])
         yield status
+        ready = GaugeMetricFamily(
+            "qco_object_ready",
+            "1 when the object's Ready condition is True, else 0; `reason` is the Ready condition's reason.",
+            labels=["kind", "namespace", "name", "reason"],
+        )
+        for (kind, uid), (namespace, name, reason) in sorted(self._states.names.items()):
+            condition = self._states.by_object.get((kind, uid), ("", None))[0]
+            ready.add_metric([kind, namespace, name, reason], 1.0 if condition == "Ready" else 0.0)
+        yield ready

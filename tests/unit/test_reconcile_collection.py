@@ -318,7 +318,8 @@ async def test_every_failure_is_reported_and_retried(
     assert condition(last_status(h), "Ready")["reason"] == reason
     assert (
         h.ctx.metrics.reconciles.labels(
-            "QdrantCollection", "stalled" if condition_ == "Stalled" else "retry"
+            "QdrantCollection",
+            "stalled" if condition_ == "Stalled" else "error" if reason == "InternalError" else "retry",
         )._value.get()
         == 1
     )

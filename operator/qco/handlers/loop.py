@@ -83,7 +83,16 @@ async def run_pass(
         snapshot = PassSnapshot.take(kind, body)
         slot.seen = _seen(snapshot.generation, snapshot.annotations, reconciler.wake_annotations)
         result = await reconcile_object(runtime.ctx, reconciler, snapshot, logger)
-        runtime.ctx.metrics.states.set(kind.kind, snapshot.identity.uid, result.condition, result.colour)
+        identity = snapshot.identity
+        runtime.ctx.metrics.states.set(
+            kind.kind,
+            identity.uid,
+            result.condition,
+            result.colour,
+            namespace=identity.namespace,
+            name=identity.name,
+            reason=result.reason,
+        )
         return result
 
 

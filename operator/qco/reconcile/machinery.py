@@ -61,14 +61,16 @@ async def reconcile_object(
     except ValidationError as exc:
         await report(ctx, snapshot, stalled_outcome("InvalidSpec", validation_message(exc)), log)
         _count(ctx, kind, "stalled", started)
-        return PassResult(ctx.settings.drift_interval_seconds, condition="Stalled")
+        return PassResult(ctx.settings.drift_interval_seconds, condition="Stalled", reason="InvalidSpec")
     interval = reconciler.interval(spec, ctx.settings)
     try:
         outcome = await reconciler.reconcile(ctx, snapshot, spec, log)
     except ConnectionProblem as exc:
         await report(ctx, snapshot, stalled_outcome(exc.reason, str(exc)), log)
         _count(ctx, kind, "stalled", started)
-        return PassResult(interval, retry_after=INVALID_DELAY, condition="Stalled", failed=True)
+        return PassResult(
+            interval, retry_after=INVALID_DELAY, condition="Stalled", failed=True, reason=exc.reason
+        )
     except Exception as exc:
         failure = classify(exc)
         stalled = failure.kind is FailureKind.INVALID
@@ -82,13 +84,21 @@ async def reconcile_object(
                 level, "reconcile of %s %s/%s: %s", kind, identity.namespace, identity.name, failure.message
             )
         await report(ctx, snapshot, outcome, log, failed=True)
-        _count(ctx, kind, "stalled" if stalled else "retry", started)
+        # result "error": a bug or an answer qco does not understand; "retry": Qdrant down or busy.
+        unknown = failure.kind is FailureKind.UNKNOWN
+        _count(ctx, kind, "stalled" if stalled else "error" if unknown else "retry", started)
         condition = "Stalled" if stalled else "Reconciling"
-        return PassResult(interval, retry_after=failure.retry_after, condition=condition, failed=True)
+        return PassResult(
+            interval, retry_after=failure.retry_after, condition=condition, failed=True, reason=failure.reason
+        )
     await report(ctx, snapshot, outcome, log)
     _count(ctx, kind, "stalled" if outcome.stalled.status == "True" else "ok", started)
     return PassResult(
-        interval, retry_after=outcome.retry_after, condition=outcome.gauge_condition, colour=outcome.colour
+        interval,
+        retry_after=outcome.retry_after,
+        condition=outcome.gauge_condition,
+        colour=outcome.colour,
+        reason=outcome.ready.reason,
     )
 
 

@@ -82,3 +82,4 @@ class PassResult:
     condition: str = "Reconciling"  # Ready, Reconciling, Stalled or Paused: for the objects gauge
     colour: str | None = None  # what Qdrant last reported, for the collection status gauge
     failed: bool = False  # the pass could not finish: the caller backs off on repeats
+    reason: str = ""  # the Ready condition's reason, for the per-object ready gauge
