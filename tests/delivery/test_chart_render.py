@@ -156,14 +156,16 @@ def test_monitoring_objects_reference_real_metrics_and_service() -> None:
     (rule,) = only(objects, "PrometheusRule")
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
     assert set(alerts) == {
-        "QcoObjectsNotReady", "QcoCollectionRed", "QcoDriftCorrectedRepeatedly", "QcoReconcileErrorsRising",
-        "QcoBackupLate", "QcoBackupFailed", "QcoBackupSuspended",
+        "QcoObjectNotReady", "QcoOperatorDown", "QcoCollectionRed", "QcoDriftCorrectedRepeatedly",
+        "QcoReconcileErrorsRising", "QcoBackupLate", "QcoBackupFailed", "QcoBackupSuspended",
     }  # fmt: skip
-    assert alerts["QcoObjectsNotReady"]["for"] == "15m"
+    assert alerts["QcoObjectNotReady"]["for"] == "15m"
     metrics = Metrics()
     metrics.reconciles.labels("QdrantCollection", "ok").inc()
     metrics.drift_corrections.labels("QdrantCollection").inc()
-    metrics.states.set("QdrantCollection", "uid-1", "Ready", "green")
+    metrics.states.set(
+        "QdrantCollection", "uid-1", "Ready", "green", namespace="a", name="b", reason="Synced"
+    )
     metrics.backups.set_last_success("search", "nightly", {"docs": 1.0})
     metrics.backups.expected_interval.labels("search", "nightly").set(86400)
     metrics.backups.suspended.labels("search", "nightly").set(0)
