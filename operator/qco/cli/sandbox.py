@@ -42,6 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", help="Require this API key on Qdrant requests.")
     parser.add_argument("--no-operator", action="store_true", help="Do not start the qco operator.")
     parser.add_argument(
+        "--embeddings",
+        type=int,
+        nargs="?",
+        const=8088,
+        metavar="PORT",
+        help="Also serve an OpenAI-compatible /v1/embeddings (tokenlearn-static-model, 64 dimensions)"
+        " on PORT (default 8088; 0 picks a free port).",
+    )
+    parser.add_argument(
         "--apply",
         action="append",
         default=[],
@@ -108,6 +117,12 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
         children.append(kube)
         kube.start("kubeconfig:", STARTUP_TIMEOUT)
         print(f"kubeconfig: {kubeconfig}", flush=True)
+        if args.embeddings is not None:
+            embeddings = Child(
+                "embeddings", python_module("qco.sandbox.embeddings", "--port", str(args.embeddings))
+            )
+            children.append(embeddings)
+            print(f"embeddings: {embeddings.start('embeddings:', STARTUP_TIMEOUT)}", flush=True)
 
         crd_dir = _write_crds(data / "crds")
         code = _apply(kubeconfig, [crd_dir])
