@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 # sub-command -> module under qco.cli exposing `add_arguments(parser)` and `run(args) -> int`.
 # Imported lazily so `qco crds` does not pay for the sandbox's engine and vice versa.
@@ -16,13 +17,35 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("qco.cli.apply", "Make a Qdrant match QdrantCollection manifests, without Kubernetes."),
     "run": ("qco.cli.run", "Run the operator (configured by QCO_ environment variables)."),
     "rollout": ("qco.cli.rollout", "Steer a CanaryRollout or print its status."),
+    "status": (
+        "qco.cli.day2",
+        "Print qco objects' conditions, last change, drift and Qdrant status as a table.",
+    ),
+    "reconcile": (
+        "qco.cli.day2",
+        "Run an object's next pass now (annotation qco.dev/reconcile-requested-at).",
+    ),
+    "pause": ("qco.cli.day2", "Stop qco writing for an object (annotation qco.dev/paused)."),
+    "resume": ("qco.cli.day2", "Let qco write for a paused object again."),
+    "orphan": (
+        "qco.cli.day2",
+        "Let an object be deleted without touching Qdrant (annotation qco.dev/orphan).",
+    ),
     "sandbox": ("qco.cli.sandbox", "Run a local Qdrant stand-in and Kubernetes emulator (and the operator)."),
 }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("qdrant-collection-operator")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every sub-command registered."""
     parser = argparse.ArgumentParser(prog="qco", description="qco, the Qdrant Collection Operator.")
+    parser.add_argument("--version", action="version", version=f"qco {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
