@@ -39,3 +39,32 @@ def test_migration_from_another_qdrant(sandbox: Sandbox, qdrant_server: QdrantSe
     )
     assert not client.collection_exists("legacy_products")  # nothing was created on the wrong side
     legacy.close()
+
+
+def test_first_revision_from_a_snapshot(sandbox: Sandbox) -> None:
+    client = sandbox.qdrant()
+    client.create_collection(
+        "snap_src", vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE)
+    )
+    client.upsert("snap_src", points(0, 500, 8), wait=True)
+    snapshot = client.create_snapshot("snap_src", wait=True)
+    assert snapshot is not None
+    url = f"{sandbox.qdrant_url}/collections/snap_src/snapshots/{snapshot.name}"
+    manifest = {
+        "apiVersion": "qco.dev/v1alpha1",
+        "kind": "CollectionDeployment",
+        "metadata": {"name": "snapdep", "namespace": "default"},
+        "spec": {
+            "alias": "snapdep",
+            "template": {"vectors": {"": {"size": 8, "distance": "Cosine"}}, "hnsw": {"m": 8}},
+            "source": {"snapshot": {"url": url, "checksum": snapshot.checksum}},
+            "validation": {"minPointRatio": 1.0},
+        },
+    }
+    sandbox.apply(manifest)
+    done = wait_complete(sandbox, "snapdep")
+    collection = done["status"]["activeCollection"]
+    assert checksum(client, collection) == checksum(client, "snap_src")
+    assert client.get_collection(collection).config.hnsw_config.m == 8  # the template, not the snapshot's
+    assert done["status"]["revisions"][0]["source"] == "snapshot"
+    assert not client.collection_exists(f"{collection}-source")  # the staging copy is gone

@@ -116,6 +116,16 @@ class PointsClient:
             return [*params.vectors.keys(), *sparse], False
         return (["", *sparse] if params.vectors is not None else sparse), params.vectors is not None
 
+    async def recover_snapshot(self, collection: str, location: str, checksum: str | None) -> None:
+        """Create `collection` from a snapshot Qdrant downloads from `location` (waits until done)."""
+        await with_retries(
+            lambda: self._client.recover_snapshot(collection, location, checksum=checksum, wait=True)
+        )
+
+    async def delete_collection(self, collection: str) -> None:
+        """Delete a collection (a missing one is fine)."""
+        await with_retries(lambda: self._client.delete_collection(collection))
+
     async def count(self, collection: str, count_filter: models.Filter | None = None) -> int:
         """The exact number of points."""
         result = await with_retries(

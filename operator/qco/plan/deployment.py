@@ -54,6 +54,11 @@ def child_name(deployment: str, full_hash: str) -> str:
     return f"{deployment[:240]}-{short_hash(full_hash)}"
 
 
+def snapshot_staging(collection: str) -> str:
+    """The collection a `source.snapshot` is recovered into before it is copied (then deleted)."""
+    return f"{collection}-source"
+
+
 def bulk_fill(spec: CollectionDeploymentSpec, source_kind: str) -> bool:
     """Whether indexing is turned off while this revision is filled."""
     return spec.bulk_indexing and source_kind != "empty"
@@ -128,6 +133,8 @@ def new_record(
         source_collection = active.collection if active is not None else None
     elif kind == "collection" and spec.source is not None and spec.source.collection is not None:
         source_collection = spec.source.collection.name
+    elif kind == "snapshot":
+        source_collection = snapshot_staging(revision_collection(spec, full_hash))
     return RevisionRecord.model_validate(
         {
             "number": max((r.number for r in records), default=0) + 1,

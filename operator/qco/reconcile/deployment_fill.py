@@ -68,6 +68,20 @@ class Filler:
         self._report(progress, result)
         return result.done
 
+    async def recover_snapshot_source(self, record: RevisionRecord) -> None:
+        """Recover `source.snapshot` into the revision's staging collection, unless it is there."""
+        snapshot = self.spec.source.snapshot if self.spec.source else None
+        staging = self._source_collection(record)
+        if snapshot is None or await self.source.vector_names(staging) is not None:
+            return
+        await self.source.recover_snapshot(staging, snapshot.url, snapshot.checksum)
+
+    async def drop_snapshot_source(self, record: RevisionRecord) -> None:
+        """Delete the staging collection once the revision it filled is served."""
+        staging = record.source_collection if record.source == "snapshot" else None
+        if staging is not None and await self.source.vector_names(staging) is not None:
+            await self.source.delete_collection(staging)
+
     async def catch_up(self, record: RevisionRecord, deadline: float) -> bool:
         """One slice of a catch-up pass; True once a pass found at most maxDelta changed points."""
         assert self.spec.catch_up is not None

@@ -89,10 +89,9 @@ class Rollout:
     # -- phases --------------------------------------------------------------------------------
 
     async def _pending(self, _: str | None) -> PassOutcome | None:
-        if self.record.source in ("snapshot", "backup"):
+        if self.record.source == "backup":
             return stalled_outcome(
-                "SourceNotSupported",
-                f"source.{self.record.source} is not supported yet; use collection or empty",
+                "SourceNotSupported", "source.backup is not supported yet; use snapshot, collection or empty"
             )
         if self.record.source == "currentRevision" and not self.record.source_collection:
             return stalled_outcome(
@@ -102,6 +101,8 @@ class Rollout:
         return None
 
     async def _creating(self, _: str | None) -> PassOutcome | None:
+        if self.record.source == "snapshot":
+            await self.filler.recover_snapshot_source(self.record)
         child = await self._child()
         if child is None:
             owner = {
@@ -226,6 +227,7 @@ class Rollout:
             self._update(phase="Active", activated=now)
             if self.state.rollback is not None and self.state.rollback.get("time") is None:
                 self.state.rollback["time"] = now
+        await self.filler.drop_snapshot_source(self.record)
         self.state.active_revision = self.record.number
         self.state.active_collection = self.record.collection
         self.state.phase = "Complete"
