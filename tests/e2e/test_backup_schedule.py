@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -187,3 +188,66 @@ def test_restore_from_the_schedule_and_from_a_url_reproduces_every_point(
     ignored = next(c for c in obj["status"]["conditions"] if c["type"] == "Restored")
     assert (ignored["status"], ignored["reason"]) == ("False", "CollectionExists")
     assert len(all_points(sandbox, "docs")) == 40
+
+
+def test_a_portable_backup_restores_every_point_exactly(sandbox: Sandbox, s3: S3Server) -> None:
+    spec = {"vectors": {"dense": {"size": 3, "distance": "Dot"}}, "sparseVectors": {"sparse": {}}}
+    sandbox.apply(collection_manifest("catalog", spec))
+    sandbox.wait_ready("catalog")
+    sandbox.qdrant().upsert(
+        "catalog",
+        [
+            models.PointStruct(
+                id=i if i % 2 else f"00000000-0000-0000-0000-{i:012d}",
+                vector={
+                    "dense": [i / 3, -1.5, 1 / (i + 7)],
+                    "sparse": models.SparseVector(indices=[i, i + 100], values=[0.25, i / 9]),
+                },
+                payload={"n": i, "tags": ["a", f"t{i % 4}"], "deep": {"f": i / 7, "none": None}},
+            )
+            for i in range(30)
+        ],
+        wait=True,
+    )
+    [secret, schedule] = schedule_manifest(
+        s3, schedule="0 0 1 1 *", format="portable", collections={"names": ["catalog"]}
+    )
+    schedule["metadata"]["name"] = "portable"
+    del schedule["spec"]["retention"]
+    sandbox.apply(secret)
+    sandbox.apply(schedule)
+    sandbox.kubectl("annotate", "--overwrite", "backupschedule/portable", "qco.dev/backup-now=p1")
+    obj = wait_schedule(sandbox, "portable", lambda o: o.get("status", {}).get("backupNow") == "p1")
+    run = run_named(obj, lambda r: r["trigger"] == "Manual")
+    assert run is not None and run["phase"] == "Succeeded", run
+    [entry] = run["collections"]
+    assert (entry["points"], entry["verified"]) == (30, True)
+    prefix = f"e2e/search/portable/{run['name']}/"
+    assert entry["key"] == f"{prefix}catalog.portable/collection.json"
+    assert bucket_sha(s3, entry["key"]) == entry["sha256"]
+    assert s3.keys(BUCKET, prefix) == [
+        f"{prefix}catalog.portable/collection.json",
+        f"{prefix}catalog.portable/part-00000.jsonl.gz",
+        f"{prefix}manifest.json",
+    ]
+
+    restore = {"backupSchedule": "portable", "run": run["name"], "collection": "catalog"}
+    sandbox.apply(collection_manifest("catalog-restored", {**spec, "restoreFrom": restore}))
+    obj = sandbox.wait_ready("catalog-restored")
+    restored = next(c for c in obj["status"]["conditions"] if c["type"] == "Restored")
+    assert (restored["status"], restored["reason"]) == ("True", "RestoredFromBackup")
+    assert portable_points(sandbox, "catalog-restored") == portable_points(sandbox, "catalog")
+    assert len(portable_points(sandbox, "catalog")) == 30
+
+
+def portable_points(sandbox: Sandbox, collection: str) -> list[tuple[str, str, str]]:
+    """Every point with ids, vectors (named, in name order) and payloads, comparable exactly."""
+    points, _ = sandbox.qdrant().scroll(collection, limit=1000, with_vectors=True, with_payload=True)
+    return sorted(
+        (
+            str(p.id),
+            repr(sorted(p.vector.items()) if isinstance(p.vector, dict) else p.vector),
+            json.dumps(p.payload, sort_keys=True),
+        )
+        for p in points
+    )

@@ -151,6 +151,20 @@ class S3Store:
         body = json.dumps(value, indent=1, sort_keys=True).encode()
         await self._call(f"write of {key}", "put_object", Key=key, Body=body, ContentType="application/json")
 
+    async def put_bytes(self, key: str, body: bytes) -> Uploaded:
+        """Write a small object whole (a portable part: one part in memory at a time)."""
+        await self._call(f"write of {key}", "put_object", Key=key, Body=body)
+        return Uploaded(key, len(body), hashlib.sha256(body).hexdigest())
+
+    async def get_bytes(self, key: str) -> bytes:
+        """Read a small object whole (a portable part)."""
+        answer = await self._call(f"read of {key}", "get_object", Key=key)
+        try:
+            body: bytes = await asyncio.to_thread(answer["Body"].read)
+        except (BotoCoreError, OSError) as exc:
+            raise S3Error(f"S3 read of {key}: {exc}") from None
+        return body
+
     async def get_json(self, key: str) -> Any:
         """Read a small JSON object."""
         answer = await self._call(f"read of {key}", "get_object", Key=key)

@@ -54,10 +54,11 @@ async def reconcile_backup_schedule(
     now = now or datetime.now(UTC)
     status, identity = snapshot.status, snapshot.identity
     schedule = Schedule.parse(spec.schedule, spec.time_zone)
-    if spec.format == "portable":
-        # Refused rather than silently taken as `snapshot`: the user asked for a portable export.
+    if spec.format == "portable" and spec.destination.s3 is None:
+        # The portable export is a set of objects: it needs a bucket, the node keeps none.
         return stalled_outcome(
-            "FormatNotSupported", "spec.format: portable is not implemented yet; use format: snapshot"
+            "FormatNeedsBucket",
+            "spec.format: portable needs destination.s3 (destination.qdrant keeps snapshots)",
         )
     runs: list[dict[str, Any]] = [dict(r) for r in status.get("runs") or []]
     store = await open_bucket(ctx, identity.namespace, spec.destination.s3) if spec.destination.s3 else None
@@ -87,8 +88,7 @@ async def reconcile_backup_schedule(
         try:
             record = await execute_run(run, plan, now)
         finally:
-            for client in run.clients.values():
-                await client.__aexit__(None, None, None)
+            await run.close()
         runs = [record, *[r for r in runs if r.get("name") != plan.name]]
         _count_run(ctx, identity.namespace, identity.name, record)
         kind = "Normal" if record["phase"] == "Succeeded" else "Warning"

@@ -1,6 +1,8 @@
 """One backup run: per collection, a Qdrant snapshot streamed into the bucket (multipart, SHA-256
 compared with Qdrant's), the node's copy deleted, optionally verified by a restore into a scratch
-collection; then the run's manifest, written last, so only a finished run is ever listed as good.
+collection; or, with format portable, the collection scrolled into compressed JSONL parts with a
+collection manifest (reconcile/backup_portable.py); then the run's manifest, written last, so only
+a finished run is ever listed as good.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
 from qco.api.backup import BackupScheduleSpec
 from qco.api.common import API_VERSION
+from qco.clients.qdrant_portable import PortableQdrant
 from qco.clients.s3 import S3Error, S3Store
 from qco.clients.snapshot_stream import SnapshotClient, SnapshotError
+from qco.plan.backup_portable import PortableFormatError, portable_prefix
 from qco.plan.backup_schedule import RunPlan
+from qco.reconcile.backup_portable import export_collection, finish_import, import_collection
 from qco.reconcile.backup_targets import Target, run_prefix
 
 MANIFEST = "manifest.json"
@@ -41,6 +49,14 @@ class RunContext:
     targets: list[Target]
     progress: Progress
     clients: dict[str, SnapshotClient] = field(default_factory=dict)
+    points: dict[str, PortableQdrant] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Close every Qdrant client the run opened."""
+        for client in self.clients.values():
+            await client.__aexit__(None, None, None)
+        for points in self.points.values():
+            await points.close()
 
 
 def rfc3339(moment: datetime) -> str:
@@ -116,11 +132,16 @@ async def _one(run: RunContext, plan: RunPlan, target: Target, record: dict[str,
     result: dict[str, Any] = {"name": target.name, "collection": target.collection}
     if target.error is not None or target.endpoint is None:
         return {**result, "error": target.error or "no endpoint"}
-    qdrant = _client(run, target)
     try:
-        await _snapshot_to_store(run, plan, target, qdrant, result, record)
-    except (RunFailed, SnapshotError, S3Error) as exc:
+        if run.spec.format == "portable":
+            await _portable_to_store(run, plan, target, result, record)
+        else:
+            await _snapshot_to_store(run, plan, target, _client(run, target), result, record)
+    except (RunFailed, SnapshotError, S3Error, PortableFormatError) as exc:
         result["error"] = str(exc)[:4000]
+    except (UnexpectedResponse, ResponseHandlingException, httpx.HTTPError) as exc:
+        # Qdrant's errors through qdrant-client (after its retries) in a portable run.
+        result["error"] = f"{type(exc).__name__}: {exc}"[:4000]
     result["durationSeconds"] = round(time.monotonic() - started, 3)
     return result
 
@@ -163,6 +184,49 @@ async def _snapshot_to_store(
         await verify(
             run.store, qdrant, key, uploaded.sha256, result["points"], scratch_name(plan.name, target)
         )
+        result["verified"] = True
+
+
+def _points(run: RunContext, target: Target) -> PortableQdrant:
+    assert target.endpoint is not None
+    key = target.endpoint.url
+    if key not in run.points:
+        run.points[key] = PortableQdrant(target.endpoint)
+    return run.points[key]
+
+
+async def _portable_to_store(
+    run: RunContext, plan: RunPlan, target: Target, result: dict[str, Any], record: dict[str, Any]
+) -> None:
+    """Scroll the collection into the bucket (parts, then its manifest), optionally verify it."""
+    s3 = run.spec.destination.s3
+    if s3 is None or run.store is None:
+        raise RunFailed("format portable needs destination.s3")
+    qdrant = _points(run, target)
+    result["points"] = await qdrant.count(target.collection)
+    record["phase"] = "Uploading"
+    await run.progress(record)
+    prefix = portable_prefix(run_prefix(s3, run.schedule, plan.name), target.name)
+    exported = await export_collection(run.store, qdrant, target.collection, prefix)
+    result.update(key=exported.key, size=exported.size, sha256=exported.sha256, points=exported.points)
+    if run.spec.verify:
+        record["phase"] = "Verifying"
+        await run.progress(record)
+        scratch = scratch_name(plan.name, target)
+        try:
+            try:
+                restored = await import_collection(
+                    run.store, qdrant, exported.key, exported.sha256, scratch, "verification"
+                )
+                await finish_import(qdrant, scratch)
+            except (PortableFormatError, S3Error) as exc:
+                raise RunFailed(f"verification restore failed: {exc}") from None
+            counted = await qdrant.count(scratch)
+            if restored != exported.points or counted != exported.points:
+                raise RunFailed(f"verification restored {counted} points, the backup holds {exported.points}")
+        finally:
+            if await qdrant.exists(scratch):
+                await qdrant.delete_collection(scratch)
         result["verified"] = True
 
 

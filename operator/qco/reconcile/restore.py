@@ -1,10 +1,13 @@
 """Declarative restore: a QdrantCollection with `spec.restoreFrom` whose collection does not exist
 yet is filled from a backup (Qdrant recovers the snapshot from a presigned URL and checks its
-SHA-256), stamped as this object's, and then reconciled to the spec as usual. Once the collection
-exists, restoreFrom is ignored, and the `Restored` condition says so."""
+SHA-256; a portable backup is created from its manifest's config and its parts upserted), stamped
+as this object's, and then reconciled to the spec as usual. Once the collection exists, restoreFrom
+is ignored, and the `Restored` condition says so; a portable restore that was interrupted (the
+collection still carries `qco.dev/restoring`) is resumed, upserting by id again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from qdrant_client.http import models
@@ -13,9 +16,12 @@ from qco.api.backup import BACKUP_SCHEDULE, BackupScheduleSpec
 from qco.api.backup_restore import RestoreFrom
 from qco.api.common import GROUP, VERSION
 from qco.clients.qdrant import Endpoint, QdrantGateway
+from qco.clients.qdrant_portable import PortableQdrant
 from qco.clients.s3 import S3Error, S3Store
 from qco.clients.snapshot_stream import SnapshotClient, SnapshotError
+from qco.plan.backup_portable import PortableFormatError
 from qco.plan.ownership import OwnerStamp, build_stamp_metadata, parse_owner_stamp
+from qco.reconcile.backup_portable import finish_import, import_collection, is_restoring
 from qco.reconcile.backup_run import MANIFEST, PRESIGN_SECONDS
 from qco.reconcile.backup_targets import open_bucket, schedule_prefix
 from qco.reconcile.conditions import ConditionUpdate
@@ -37,25 +43,52 @@ async def restore_if_absent(
 ) -> ConditionUpdate:
     """Restore `collection` when it does not exist; the `Restored` condition to report either way."""
     previous = next((c for c in snapshot.status.get("conditions") or () if c.get("type") == CONDITION), None)
-    if await gateway.get_collection(collection) is not None:
+    info = await gateway.get_collection(collection)
+    resuming = info is not None and is_restoring(info.config.metadata)
+    if info is not None and not resuming:
         if previous is not None and previous.get("reason") == "RestoredFromBackup":
             return ConditionUpdate(CONDITION, "True", "RestoredFromBackup", str(previous.get("message", "")))
         return ConditionUpdate(
             CONDITION, "False", "CollectionExists", "restoreFrom is ignored: the collection already exists"
         )
-    url, checksum, source = await _source(ctx, snapshot, restore)
-    async with SnapshotClient(endpoint) as qdrant:
-        try:
-            await qdrant.recover(collection, url, checksum)
-        except SnapshotError as exc:
-            raise ConnectionProblem(
-                "RestoreFailed", f"restore of {collection} from {source} failed: {exc}"
-            ) from None
+    source = await _source(ctx, snapshot, restore)
+    try:
+        if source.portable:
+            assert source.store is not None and source.key is not None
+            async with PortableQdrant(endpoint) as qdrant:
+                await import_collection(
+                    source.store, qdrant, source.key, source.checksum, collection, source.name
+                )
+                await finish_import(qdrant, collection)
+        else:
+            assert source.url is not None
+            async with SnapshotClient(endpoint) as qdrant:
+                await qdrant.recover(collection, source.url, source.checksum)
+    except (SnapshotError, PortableFormatError, S3Error) as exc:
+        raise ConnectionProblem(
+            "RestoreFailed", f"restore of {collection} from {source.name} failed: {exc}"
+        ) from None
     await _stamp(gateway, snapshot, collection)
-    message = f"restored from {source}"
+    message = f"restored from {source.name}"
     log.info("collection %s %s", collection, message)
     post_event(ctx, snapshot.object_ref(), "Normal", "Restored", f"collection {collection} {message}")
     return ConditionUpdate(CONDITION, "True", "RestoredFromBackup", message)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a restore reads from: a snapshot URL, or a portable backup's manifest in a bucket."""
+
+    name: str  # what to call it in messages
+    checksum: str | None
+    url: str | None = None
+    store: S3Store | None = None
+    key: str | None = None
+
+    @property
+    def portable(self) -> bool:
+        """A portable backup (upserted by qco) rather than a snapshot (recovered by Qdrant)."""
+        return self.key is not None
 
 
 async def _stamp(gateway: QdrantGateway, snapshot: PassSnapshot, collection: str) -> None:
@@ -75,10 +108,10 @@ async def _stamp(gateway: QdrantGateway, snapshot: PassSnapshot, collection: str
     await gateway.update_collection(collection, models.UpdateCollection(metadata=build_stamp_metadata(stamp)))
 
 
-async def _source(ctx: Context, snapshot: PassSnapshot, restore: RestoreFrom) -> tuple[str, str | None, str]:
-    """(URL Qdrant downloads from, SHA-256, what to call the source in messages)."""
+async def _source(ctx: Context, snapshot: PassSnapshot, restore: RestoreFrom) -> Source:
+    """Where the backup is, with its SHA-256."""
     if restore.url is not None:
-        return restore.url, restore.checksum, "the snapshot URL"
+        return Source("the snapshot URL", restore.checksum, url=restore.url)
     namespace = snapshot.identity.namespace
     items = await ctx.kube.list_custom_objects(GROUP, VERSION, BACKUP_SCHEDULE.plural, [namespace])
     found = next((i for i in items if i["metadata"]["name"] == restore.backup_schedule), None)
@@ -114,8 +147,11 @@ async def _source(ctx: Context, snapshot: PassSnapshot, restore: RestoreFrom) ->
             f"spec.restoreFrom.collection: run {manifest['name']} has no backup of {wanted};"
             f" it has {', '.join(c['name'] for c in entries) or 'none'}",
         )
+    name = f"{restore.backup_schedule}/{manifest['name']} ({wanted})"
+    if manifest.get("format") == "portable":
+        return Source(name, entry.get("sha256"), store=store, key=str(entry["key"]))
     url = await store.presigned_get(str(entry["key"]), PRESIGN_SECONDS)
-    return url, entry.get("sha256"), f"{restore.backup_schedule}/{manifest['name']} ({wanted})"
+    return Source(name, entry.get("sha256"), url=url)
 
 
 async def _manifest(store: S3Store, base: str, run: str) -> dict[str, Any] | None:
