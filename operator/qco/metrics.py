@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from qco.metrics_backup import BackupMetrics
+from qco.metrics_deployment import DeploymentMetrics
 from qco.rollout_metrics import RolloutCollector, RolloutStates
 
 
@@ -55,6 +56,7 @@ class Metrics:
         # Per-object state becomes gauges at scrape time: recording a pass stays O(1) however
         # many objects there are (a Gauge per label set would need a recount on every pass).
         self.backups = BackupMetrics(self.registry)
+        self.deployments = DeploymentMetrics(self.registry)
         self.states = ObjectStates()
         self.registry.register(_ObjectStatesCollector(self.states, kinds))
         self.rollouts = RolloutStates()
