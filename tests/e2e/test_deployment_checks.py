@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from qdrant_client import models
 
 from tests.e2e.conftest import Sandbox, message_of, reason_of, status_of
 from tests.e2e.deployments import (
@@ -19,6 +20,7 @@ from tests.e2e.deployments import (
     wait_complete,
     wait_deployment,
 )
+from tests.e2e.waits import metrics_base, scrape, value, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +145,57 @@ def test_503_bursts_and_latency_during_the_fill_lose_nothing(sandbox: Sandbox) -
     admin.clear_faults()
     assert checksum(client, done["status"]["activeCollection"]) == source
     assert "writesNotice" in done["status"]["progress"]  # no catchUp: status says so
+
+
+def test_copy_metrics(sandbox: Sandbox) -> None:
+    samples = scrape(metrics_base(sandbox.operator_log()))
+    assert value(samples, "qco_deployment_points_copied_total", phase="Filling") >= 1500
+    assert value(samples, "qco_deployment_phases_total", phase="Validating") >= 1
+    assert value(samples, "qco_deployment_alias_switches_total") >= 3
+
+
+def test_an_alias_owned_elsewhere_is_never_switched(sandbox: Sandbox) -> None:
+    client = sandbox.qdrant()
+    client.create_collection(
+        "foreign", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+    )
+    create = models.CreateAlias(collection_name="foreign", alias_name="conf")
+    client.update_collection_aliases([models.CreateAliasOperation(create_alias=create)])
+    sandbox.apply(deployment_manifest("conf", {"alias": "conf", "template": TEMPLATE}))
+    stalled = wait_deployment(sandbox, "conf", lambda o: status_of(o, "Stalled") == "True")
+    assert reason_of(stalled, "Stalled") == "AliasConflict"
+    assert "points at collection foreign" in message_of(stalled, "Stalled")
+    assert alias_target(client, "conf") == "foreign"
+    # Once the alias is free, the deployment takes it.
+    client.update_collection_aliases(
+        [models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name="conf"))]
+    )
+    sandbox.kubectl("annotate", "qcd", "conf", "qco.dev/reconcile-requested-at=now", "--overwrite")
+    done = wait_complete(sandbox, "conf")
+    assert alias_target(client, "conf") == done["status"]["activeCollection"]
+
+
+@pytest.mark.parametrize("policy", ["Retain", "Delete"])
+def test_deletion_policy(sandbox: Sandbox, policy: str) -> None:
+    client = sandbox.qdrant()
+    name = f"del-{policy.lower()}"
+    spec = {"alias": name, "template": TEMPLATE, "deletionPolicy": policy}
+    sandbox.apply(deployment_manifest(name, spec))
+    rev1 = wait_complete(sandbox, name)["status"]["activeCollection"]
+    client.upsert(name, points(0, 50, 8), wait=True)
+    sandbox.apply(deployment_manifest(name, {**spec, "template": {**TEMPLATE, "hnsw": {"m": 8}}}))
+    rev2 = wait_complete(sandbox, name)["status"]["activeCollection"]
+    sandbox.kubectl("delete", "qcd", name, "--timeout=60s")
+    wait_until(
+        lambda: sandbox.kubectl("get", "qc", "-l", f"qco.dev/deployment={name}", "-o", "name").stdout,
+        lambda out: out.strip() == "",
+        60,
+        "children deleted",
+    )
+    if policy == "Delete":
+        assert not client.collection_exists(rev1) and not client.collection_exists(rev2)
+        assert alias_target(client, name) is None
+    else:
+        assert client.count(rev2).count == 50 and alias_target(client, name) == rev2
+        metadata = client.get_collection(rev2).config.metadata or {}
+        assert "qco.dev/owner" not in metadata  # released: qco no longer claims it

@@ -101,7 +101,7 @@ async def reconcile_deployment(
         embedder = await _embedder(ctx, identity.namespace, spec)
         if embedder is not None:
             await stack.enter_async_context(embedder)
-        filler = Filler(spec, state, target_points, source_points, embedder)
+        filler = Filler(spec, state, target_points, source_points, embedder, ctx.metrics.deployments)
         rollout = Rollout(ctx, snapshot, spec, state, record, gateway, objects, filler, log)
         try:
             outcome = await rollout.advance()

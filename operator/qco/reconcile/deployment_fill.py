@@ -14,6 +14,7 @@ from qco.api.deployment import CollectionDeploymentSpec
 from qco.api.deployment_status import RevisionRecord
 from qco.clients.embeddings import EmbeddingsClient
 from qco.clients.qdrant_points import PointsClient
+from qco.metrics_deployment import DeploymentMetrics
 from qco.plan.deployment_copy import (
     decode_offset,
     encode_offset,
@@ -49,6 +50,7 @@ class Filler:
     target: PointsClient
     source: PointsClient
     embedder: EmbeddingsClient | None = None
+    metrics: DeploymentMetrics | None = None
 
     async def fill(self, record: RevisionRecord, deadline: float) -> bool:
         """Copy one slice of the fill; True once every point is copied."""
@@ -65,6 +67,7 @@ class Filler:
             )
         result = await self._slice(record, source, progress, deadline, None)
         progress["copied"] = int(progress.get("copied") or 0) + result.copied
+        self._count("Filling", result.copied)
         self._report(progress, result)
         return result.done
 
@@ -92,6 +95,7 @@ class Filler:
         scroll_filter = updated_since_filter(self.spec.catch_up.updated_at_field, since)
         result = await self._slice(record, self._source_collection(record), progress, deadline, scroll_filter)
         progress["catchUpDelta"] = int(progress.get("catchUpDelta") or 0) + result.copied
+        self._count("CatchingUp", result.copied)
         self._report(progress, result)
         if not result.done:
             return False
@@ -154,6 +158,10 @@ class Filler:
             embedder=self.embedder,
         )
         return await copy_slice(request, decode_offset(progress.get("checkpoint")), deadline)
+
+    def _count(self, phase: str, copied: int) -> None:
+        if self.metrics is not None:
+            self.metrics.points_copied.labels(phase).inc(copied)
 
     def _report(self, progress: dict[str, Any], result: SliceResult) -> None:
         total = int(progress.get("total") or 0)

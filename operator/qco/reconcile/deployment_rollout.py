@@ -209,6 +209,7 @@ class Rollout:
             )
         )
         await self.gateway.update_aliases(operations)
+        self.ctx.metrics.deployments.switches.inc()
         self._event(
             "SwitchAlias",
             f"alias {self.spec.alias}: {target or '(none)'} -> {self.record.collection}"
@@ -252,6 +253,7 @@ class Rollout:
     def _set_phase(self, phase: str) -> None:
         if phase != self.record.phase:
             self._update(phase=phase)
+            self.ctx.metrics.deployments.phases.labels(phase).inc()
             self._event(phase, f"revision {self.record.number} ({self.record.collection}): {phase}")
         self.state.phase = phase
 
