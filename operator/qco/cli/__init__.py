@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "crds": ("qco.cli.crds", "Write the CRD manifests generated from qco.api (crds/ and the chart's copy)."),
     "docs": ("qco.cli.docs", "Write the generated docs (CRD reference, configuration, chart README)."),
     "plan": ("qco.cli.plan", "Print what qco would change in a Qdrant for QdrantCollection manifests."),
+    "estimate": ("qco.cli.estimate", "Estimate RAM and disk of QdrantCollection manifests, offline."),
     "apply": ("qco.cli.apply", "Make a Qdrant match QdrantCollection manifests, without Kubernetes."),
     "run": ("qco.cli.run", "Run the operator (configured by QCO_ environment variables)."),
     "rollout": ("qco.cli.rollout", "Steer a CanaryRollout or print its status."),
