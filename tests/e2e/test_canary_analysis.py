@@ -17,6 +17,7 @@ from tests.e2e.canary_env import (
     alias_target,
     command,
     make_collections,
+    rollout,
     routing_json,
     run_of,
     start_demo_app,
@@ -24,6 +25,7 @@ from tests.e2e.canary_env import (
     wait_rollout,
 )
 from tests.e2e.conftest import ROOT, Sandbox, message_of, reason_of, status_of, stop_sandbox
+from tests.e2e.waits import Samples, wait_until
 from tests.plugins.prometheus_server import PrometheusServer, start_prometheus
 
 EXAMPLES = ROOT / "examples" / "canary"
@@ -251,3 +253,71 @@ def test_abort_retry_and_promote_full(world: Any) -> None:
     done = wait_rollout(sandbox, "mc", lambda s: s.get("phase") == "Succeeded")
     assert done["status"]["weights"]["canary"] == 100 and alias_target(sandbox, "mc") == "mc_v2"
     assert sandbox.admin.count(*SWITCH) == 1
+
+
+def restarted_at_same_place(operator: Operator, name: str, step: int, phase: str) -> None:
+    """SIGKILL the operator, start a new one, and wait until the new process itself reports the
+    rollout at `step` in `phase` (its own metrics: the first pass after the restart)."""
+    operator.kill()
+    operator.start()
+
+    def sample(samples: Samples, metric: str, **extra: str) -> float | None:
+        return samples.get((metric, frozenset({"namespace": "default", "name": name, **extra}.items())))
+
+    wait_until(
+        operator.metrics,
+        lambda s: sample(s, "qco_canary_step") == step and sample(s, "qco_canary_phase", phase=phase) == 1,
+        what=f"{name} at step {step} ({phase}) after the restart",
+    )
+
+
+def test_killed_operator_resumes_each_step_without_repeating_a_switch(world: Any) -> None:
+    sandbox, operator, prometheus = world
+    app = with_app(sandbox, prometheus, "kr")
+    try:
+        sandbox.admin.reset_requests()
+        spec = {
+            "steps": [
+                {"setWeight": 20},
+                {"pause": {}},
+                {"analysis": {"metrics": ["errors"]}},
+                {"setWeight": 60},
+                {"pause": {"duration": "10m"}},
+            ],
+            "postPromotion": {"window": "10m", "metrics": ["errors"]},
+        }
+        sandbox.apply(manifest("kr", prometheus, count=3, **spec).replace("interval: 1s", "interval: 2s"))
+        paused = wait_rollout(sandbox, "kr", lambda s: s.get("phase") == "Paused")["status"]
+        assert (paused["currentStepIndex"], paused["routingGeneration"]) == (1, 1)
+        # 1. A pause until promoted: still paused at step 1 after the restart.
+        restarted_at_same_place(operator, "kr", 1, "Paused")
+        command(sandbox, "kr", "promote")
+        # 2. Mid-analysis: the measurements taken survive; the run is not started again.
+        analysing = wait_rollout(
+            sandbox, "kr", lambda s: any(len(r["measurements"]) == 1 for r in s.get("analysisRuns") or ())
+        )
+        assert analysing["status"]["currentStepIndex"] == 2
+        restarted_at_same_place(operator, "kr", 2, "Progressing")
+        # 3. A timed pause (10m): its timer keeps its start across the restart; a human skips it.
+        timed = wait_rollout(sandbox, "kr", lambda s: s.get("currentStepIndex") == 4)["status"]
+        restarted_at_same_place(operator, "kr", 4, "Progressing")
+        resumed = rollout(sandbox, "kr")["status"]
+        assert (resumed["currentStepIndex"], resumed["stepStartedAt"]) == (4, timed["stepStartedAt"])
+        command(sandbox, "kr", "promote")
+        # 4. After the switch, during the post-promotion window (10m).
+        switched = wait_rollout(sandbox, "kr", lambda s: bool(s.get("aliasSwitchedAt")))["status"]
+        restarted_at_same_place(operator, "kr", 5, "Promoting")
+        resumed = rollout(sandbox, "kr")["status"]
+        assert resumed["aliasSwitchedAt"] == switched["aliasSwitchedAt"]
+        assert run_of(resumed, "step-2", "errors")["counts"]["Successful"] == 3
+        # Generations 1 (20 %), 2 (60 %), 3 (100 %): no split was published twice, and the alias
+        # moved once (no other rollout in the sandbox touched an alias either).
+        assert resumed["routingGeneration"] == 3
+        assert alias_target(sandbox, "kr") == "kr_v2" and sandbox.admin.count(*SWITCH) == 1
+        # A human rolls back inside the window: one more switch, back to stable.
+        command(sandbox, "kr", "abort")
+        final = wait_rollout(sandbox, "kr", lambda s: s.get("phase") == "Aborted")["status"]
+        assert alias_target(sandbox, "kr") == "kr_v1" and sandbox.admin.count(*SWITCH) == 2
+        assert final["weights"]["canary"] == 0
+    finally:
+        app.stop()
