@@ -10,6 +10,7 @@ from typing import Any, cast
 import kopf
 
 from qco.api.common import ConnectionSpec
+from qco.clients.configmaps import ConfigMaps
 from qco.clients.kube import KubeClient, SecretError
 from qco.clients.kube_secrets import KubeSecrets
 from qco.clients.qdrant import Endpoint, QdrantPool
@@ -44,6 +45,8 @@ class Context:
     events: EventSink = field(default=kopf_event)
     #: Writes the Secrets of access keys (None: built from `kube`'s API client when first needed).
     secrets: KubeSecrets | None = None
+    #: Routing ConfigMaps and fresh reads of rollouts (None: built from `kube`'s API client).
+    configmaps: ConfigMaps | None = None
 
 
 class ConnectionProblem(Exception):
