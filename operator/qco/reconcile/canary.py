@@ -41,7 +41,7 @@ async def reconcile_canary(
 ) -> PassOutcome:
     """One pass; raises for Kubernetes, Qdrant and connection errors (the machinery reports them)."""
     identity = snapshot.identity
-    configmaps = ConfigMaps(ctx.kube.api_client)
+    configmaps = ctx.configmaps if ctx.configmaps is not None else ConfigMaps(ctx.kube.api_client)
     # The daemon's body can lag our own last status write; a command acted upon twice would skip
     # two steps, so the state is read afresh.
     live = await configmaps.read_custom_object(GROUP, VERSION, PLURAL, identity.namespace, identity.name)
