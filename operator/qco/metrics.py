@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from qco.metrics_backup import BackupMetrics
+from qco.metrics_collection import CollectionIntelligenceMetrics
 from qco.metrics_deployment import DeploymentMetrics
 from qco.rollout_metrics import RolloutCollector, RolloutStates
 
@@ -57,6 +58,7 @@ class Metrics:
         # many objects there are (a Gauge per label set would need a recount on every pass).
         self.backups = BackupMetrics(self.registry)
         self.deployments = DeploymentMetrics(self.registry)
+        self.collections = CollectionIntelligenceMetrics(self.registry)
         self.states = ObjectStates()
         self.registry.register(_ObjectStatesCollector(self.states, kinds))
         self.rollouts = RolloutStates()
