@@ -21,6 +21,7 @@ from qco.plan.inputs import DesiredCollection
 from qco.reconcile.access_keys import ROTATE_KEYS_ANNOTATION, with_access_keys
 from qco.reconcile.collection_act import perform
 from qco.reconcile.collection_finalize import finalize_collection, release_previous_endpoint
+from qco.reconcile.collection_intelligence import with_intelligence
 from qco.reconcile.collection_observe import observe_collection
 from qco.reconcile.collection_report import KEEP, outcome_for_plan
 from qco.reconcile.context import Context, resolve_endpoint
@@ -73,6 +74,7 @@ async def reconcile_collection(
         outcome = PassOutcome(**{**outcome.__dict__, "extra": (*outcome.extra, restored)})
     if outcome.reconciling.status == "True":
         outcome = PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
+    outcome = await with_intelligence(ctx, snapshot, spec, endpoint, plan.collection_name, info, outcome, log)
     return await with_access_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, log)
 
 
