@@ -136,14 +136,19 @@ def _next_step(spec: CanaryRolloutSpec, state: CanaryState, now: float) -> None:
 def _confirmed(spec: CanaryRolloutSpec, state: CanaryState, observed: Observed, decision: Decision) -> bool:
     """Whether the published split is the desired one and enough clients confirmed it."""
     desired = state.desired_weights(spec)
-    if observed.weights != desired:
+    # Several steps can pass in one pass: compare with what this pass already decided to publish.
+    current = decision.publish if decision.publish is not None else observed.weights
+    if current != desired:
         decision.publish = desired
         state.published_at = rfc3339(observed.now)
         if spec.routing.min_confirmations == 0:
             return True  # published, not awaited
         decision.soon(CONFIRM_POLL_SECONDS)
         return False
-    if observed.confirmations >= spec.routing.min_confirmations:
+    if decision.publish is not None and spec.routing.min_confirmations > 0:
+        decision.soon(CONFIRM_POLL_SECONDS)  # decided this pass: nobody confirmed it yet
+        return False
+    if decision.publish is not None or observed.confirmations >= spec.routing.min_confirmations:
         return True
     published = at(state.published_at) or observed.now
     if observed.now - published > spec.progress_deadline_seconds:

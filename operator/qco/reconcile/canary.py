@@ -19,6 +19,7 @@ from qco.plan.canary import COMMANDS, TERMINAL, Decision, due_measurements, plan
 from qco.plan.canary_analysis import MEASUREMENT_PHASES, judge_measurement, record
 from qco.plan.canary_state import CanaryState, Observed, rfc3339
 from qco.reconcile.canary_measure import measure, summarize
+from qco.reconcile.conditions import truncate
 from qco.reconcile.context import Context, resolve_endpoint
 from qco.reconcile.machinery import KindReconciler, Logger, post_event
 from qco.reconcile.outcome import (
@@ -34,6 +35,8 @@ from qco.routing.table import ROUTING_KEY, RoutingError, RoutingTable, confirmat
 from qco.settings import OperatorSettings
 
 PLURAL = CANARY_ROLLOUT.plural
+#: Wait before trying a failed alias switch again.
+SWITCH_RETRY_SECONDS = 5.0
 
 
 async def reconcile_canary(
@@ -92,7 +95,17 @@ async def reconcile_canary(
         )
         log.info("published %s generation %d: %s", spec.routing.config_map, generation, decision.publish)
     if decision.switch_alias is not None:
-        await _switch(gateway, spec.alias, decision.switch_alias, observed.alias_target)
+        try:
+            await _switch(gateway, spec.alias, decision.switch_alias, observed.alias_target)
+        except Exception as exc:
+            # The split is already published: keep the state that led here (a failed pass would
+            # lose it and start over) and try the switch again on the next pass.
+            if decision.switch_alias == state.canary:
+                state.phase, state.alias_switched_at = "Promoting", None
+            state.message = truncate(f"alias switch failed, retrying: {type(exc).__name__}: {exc}", 1000)
+            decision.events = [e for e in decision.events if e[1] not in ("AliasSwitched", "Succeeded")]
+            decision.events.append(("Warning", "AliasSwitchFailed", state.message))
+            decision.wake_in = SWITCH_RETRY_SECONDS
     summary = None
     if decision.summarize and spec.experiment is not None and spec.experiment.prometheus is not None:
         summary = await summarize(
