@@ -25,7 +25,7 @@ from qco.clients.snapshot_stream import SnapshotClient, SnapshotError
 from qco.plan.backup_portable import PortableFormatError, portable_prefix
 from qco.plan.backup_schedule import RunPlan
 from qco.reconcile.backup_portable import export_collection, finish_import, import_collection
-from qco.reconcile.backup_targets import Target, run_prefix
+from qco.reconcile.backup_targets import Target, run_prefix, schedule_prefix
 
 MANIFEST = "manifest.json"
 #: Presigned URLs handed to Qdrant for a verification restore live this long.
@@ -84,8 +84,10 @@ async def execute_run(run: RunContext, plan: RunPlan, now: datetime) -> dict[str
     await run.progress(record)
     s3 = run.spec.destination.s3
     if s3 is not None and run.store is not None:
-        # A run of this name killed mid-upload may have left an unfinished upload: abort it.
-        await run.store.abort_open_uploads(run_prefix(s3, run.schedule, plan.name))
+        # A run killed mid-upload, or whose abort failed too, may have left an unfinished upload:
+        # abort every one of this schedule (one run of a schedule at a time, so none is live).
+        with contextlib.suppress(S3Error):
+            await run.store.abort_open_uploads(schedule_prefix(s3, run.schedule))
     results = []
     for target in run.targets:
         results.append(await _one(run, plan, target, record))
@@ -103,8 +105,14 @@ async def execute_run(run: RunContext, plan: RunPlan, now: datetime) -> dict[str
     record["completionTime"] = rfc3339(now + timedelta(seconds=time.monotonic() - began))
     if s3 is not None and run.store is not None:
         key = run_prefix(s3, run.schedule, plan.name) + MANIFEST
-        await run.store.put_json(key, manifest(run, record))
-        record["manifest"] = key
+        try:
+            await run.store.put_json(key, manifest(run, record))
+            record["manifest"] = key
+        except S3Error as exc:
+            # Without a manifest the run's objects are never listed as a backup; retention
+            # deletes them as an interrupted run's leftovers.
+            record["phase"] = "Failed"
+            record["message"] = f"manifest not written: {exc}"[:4000]
     return record
 
 
