@@ -220,5 +220,16 @@ async def test_an_unreadable_routing_table_is_republished_and_metrics_follow() -
     labels = {"namespace": "team", "name": "docs-v2"}
     assert text("qco_canary_phase", {**labels, "phase": "Paused"}) == 1.0
     assert (text("qco_canary_weight", labels), text("qco_canary_step", labels)) == (10.0, 1.0)
+    # The steady cost of a paused rollout's pass: Qdrant is asked for the aliases and each
+    # collection once; nothing is written anywhere; the status is not patched.
+    h.gateway().calls.clear()
+    published = len(maps.published)
+    await run(h, maps, obj)
+    assert sorted(h.gateway().calls) == [
+        ("get_collection", "docs_v1"),
+        ("get_collection", "docs_v2"),
+        ("list_aliases", ""),
+    ]
+    assert len(maps.published) == published and h.kube.status_patches == []
     await finalize_object(h.ctx, CANARY_RECONCILER, PassSnapshot.take(CANARY_ROLLOUT, obj), LOG)
     assert text("qco_canary_weight", labels) is None
