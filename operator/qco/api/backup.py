@@ -132,8 +132,28 @@ class Retention(QcoModel):
     )
 
 
+#: Why only Forbid: said by the API (CEL and the model) and in docs/backups.md.
+CONCURRENCY_MESSAGE = (
+    "concurrencyPolicy Replace and Allow are not supported: qco runs a schedule's backups one at a"
+    " time inside its reconcile, so a run never overlaps another; use Forbid (a slot due during a"
+    " run starts after it, within startingDeadlineSeconds)"
+)
+
+
 class BackupScheduleSpec(QcoModel):
     """When and where to back up which collections."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.concurrencyPolicy) || self.concurrencyPolicy == 'Forbid'",
+                    "message": CONCURRENCY_MESSAGE,
+                    "fieldPath": ".concurrencyPolicy",
+                }
+            ]
+        }
+    )
 
     schedule: Annotated[str, AfterValidator(_schedule)] = Field(
         min_length=1,
@@ -154,7 +174,12 @@ class BackupScheduleSpec(QcoModel):
     )
     retention: Retention | None = Field(default=None, description="Which runs to keep. Default: all.")
     concurrency_policy: Literal["Forbid", "Replace", "Allow"] = Field(
-        default="Forbid", description="A run due while another runs: Forbid (skip), Replace, or Allow."
+        default="Forbid",
+        description=(
+            "A run due while another runs. Only Forbid is accepted: runs of a schedule execute one at"
+            " a time, and a slot due during a run starts after it (within startingDeadlineSeconds)."
+            " Replace and Allow are refused."
+        ),
     )
     starting_deadline_seconds: int | None = Field(
         default=None,
@@ -166,6 +191,12 @@ class BackupScheduleSpec(QcoModel):
     verify: bool = Field(
         default=False, description="Restore each backup into a scratch collection, compare counts, delete it."
     )
+
+    @model_validator(mode="after")
+    def _forbid_only(self) -> BackupScheduleSpec:
+        if self.concurrency_policy != "Forbid":
+            raise ValueError(f"spec.{CONCURRENCY_MESSAGE}")
+        return self
 
 
 BACKUP_SCHEDULE = CrdKind(
