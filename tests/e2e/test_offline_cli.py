@@ -24,7 +24,7 @@ def test_plan_writes_nothing_apply_converges_then_plan_is_empty(qdrant_server: Q
     example = str(ROOT / "examples" / "collections" / "semantic-search.yaml")
     qdrant_server.admin.reset_requests()
     planned = qco("plan", "-f", example, "--qdrant-url", qdrant_server.url)
-    assert planned.returncode == 0, planned.stderr
+    assert planned.returncode == 2, planned.stderr  # changes: Terraform's detailed exit code
     assert "would: create collection docs_v1" in planned.stdout
     assert "would: create keyword payload index on 'language'" in planned.stdout
     writes = {k: v for k, v in qdrant_server.admin.requests().items() if not k.startswith("GET ")}
@@ -64,7 +64,7 @@ def test_plan_reports_blockers_and_invalid_specs(qdrant_server: QdrantServerProc
     result = qco("plan", "-f", str(path), "--qdrant-url", qdrant_server.url)
     assert result.returncode == 1
     assert "blocked (AdoptionRefused)" in result.stdout
-    assert "QdrantCollection broken: invalid spec" in result.stdout
+    assert "QdrantCollection default/broken: invalid spec" in result.stdout
     assert "vectors" in result.stdout
 
 
