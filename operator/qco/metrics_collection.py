@@ -8,7 +8,7 @@ import contextlib
 
 from prometheus_client import CollectorRegistry, Gauge
 
-_LABELS = ["namespace", "name"]
+_LABELS = ["namespace", "object"]
 
 
 class CollectionIntelligenceMetrics:
