@@ -199,3 +199,19 @@ def test_deletion_policy(sandbox: Sandbox, policy: str) -> None:
         assert client.count(rev2).count == 50 and alias_target(client, name) == rev2
         metadata = client.get_collection(rev2).config.metadata or {}
         assert "qco.dev/owner" not in metadata  # released: qco no longer claims it
+
+
+def test_not_green_within_the_validation_timeout_fails(sandbox: Sandbox) -> None:
+    client = sandbox.qdrant()
+    rev1 = first_revision(sandbox, "slow", 200)
+    # Qdrant refuses the PATCH that turns indexing back on: the new revision never gets in sync.
+    sandbox.admin.add_fault(r"^/collections/slow-[0-9a-f]{8}$", "error", method="PATCH", status=503)
+    try:
+        spec = {"alias": "slow", "template": {**TEMPLATE, "hnsw": {"m": 10}}, "validation": {"timeout": "3s"}}
+        sandbox.apply(deployment_manifest("slow", spec))
+        failed = wait_deployment(sandbox, "slow", lambda o: status_of(o, "Stalled") == "True")
+    finally:
+        sandbox.admin.clear_faults()
+    assert reason_of(failed, "Stalled") == "ValidationFailed"
+    assert "was not green and synced within 3s" in message_of(failed, "Stalled")
+    assert alias_target(client, "slow") == rev1

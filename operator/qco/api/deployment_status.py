@@ -75,6 +75,7 @@ class DeploymentProgress(QcoModel):
     catch_up_delta: int | None = Field(
         default=None, ge=0, description="Points the running catch-up pass copied."
     )
+    indexing_started: datetime | None = Field(default=None, description="When the wait for green began.")
     indexing_restored: bool | None = Field(
         default=None, description="Indexing threshold restored after the fill."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from qdrant_client.http import models
@@ -18,6 +19,7 @@ from qdrant_client.http import models
 from qco.api.collection import QDRANT_COLLECTION
 from qco.api.deployment import CollectionDeploymentSpec
 from qco.api.deployment_status import RevisionRecord
+from qco.api.durations import parse_duration
 from qco.clients.kube_objects import AlreadyExists, KubeObjects
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.deployment import alias_conflict, bulk_fill, child_manifest, restored_indexing_threshold
@@ -63,7 +65,7 @@ class Rollout:
             if phase == "Failed":
                 failed_at = self.record.failed_generation
                 if failed_at is None or failed_at == self.snapshot.generation:
-                    return stalled_outcome(self._failed_reason(), self._failed())
+                    return stalled_outcome("ValidationFailed", self._failed())
                 # The spec changed (e.g. its validation): the filled revision is validated again.
                 self._update(phase="Validating", message=None, failed_generation=None)
                 continue
@@ -162,8 +164,16 @@ class Rollout:
                 "RestoreIndexing", f"indexing threshold of {self.record.collection} back to {threshold}"
             )
             return self._progress("Indexing", f"waiting for {self.record.collection} to index", WAIT_SECONDS)
+        progress.setdefault("indexingStarted", now_rfc3339())
         waiting = _child_waiting(child)
-        if waiting is not None:
+        validation = self.spec.validation
+        if waiting is not None and waiting.stalled.status == "True":
+            return waiting
+        if waiting is not None and (validation is None or validation.wait_for_green):
+            limit = validation.timeout if validation is not None else None
+            timeout = parse_duration(limit) if limit else None
+            if timeout is not None and _seconds_since(str(progress["indexingStarted"])) > timeout:
+                return self._fail(f"{self.record.collection} was not green and synced within {limit}")
             return self._progress("Indexing", f"waiting for {self.record.collection} to be green and synced")
         self._set_phase("Validating")
         return None
@@ -172,11 +182,7 @@ class Rollout:
         report = await self.filler.validate(self.record, target)
         self.state.validation = report
         if report is not None and not report.get("passed", True):
-            message = self.filler.failure_message(report)
-            self._update(phase="Failed", message=message, failed_generation=self.snapshot.generation)
-            self.state.phase = "Failed"
-            self._event("ValidationFailed", message, "Warning")
-            return stalled_outcome("ValidationFailed", self._failed())
+            return self._fail(self.filler.failure_message(report))
         self._set_phase("Switching")
         return None
 
@@ -265,10 +271,12 @@ class Rollout:
         self.state.phase = phase
         return progressing_outcome(phase, f"revision {self.record.number}: {message}", retry_after=retry)
 
-    def _failed_reason(self) -> str:
-        report = self.state.validation or {}
-        failed_validation = report.get("revision") == self.record.number and not report.get("passed", True)
-        return "ValidationFailed" if failed_validation else "RevisionFailed"
+    def _fail(self, message: str) -> PassOutcome:
+        """The revision fails validation: kept, with the reason; the alias does not move."""
+        self._update(phase="Failed", message=message, failed_generation=self.snapshot.generation)
+        self.state.phase = "Failed"
+        self._event("ValidationFailed", message, "Warning")
+        return stalled_outcome("ValidationFailed", self._failed())
 
     def _failed(self) -> str:
         return (
@@ -278,6 +286,11 @@ class Rollout:
 
     def _event(self, reason: str, message: str, type_: str = "Normal") -> None:
         post_event(self.ctx, self.snapshot.object_ref(), type_, reason, message)
+
+
+def _seconds_since(rfc3339: str) -> float:
+    then = datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _child_waiting(child: Mapping[str, Any]) -> PassOutcome | None:
