@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from qco.api.deployment import COLLECTION_DEPLOYMENT, CollectionDeploymentSpec
-from qco.api.deployment_status import RevisionRecord
 from qco.clients.embeddings import EmbeddingsClient
 from qco.clients.kube import SecretError
 from qco.clients.kube_objects import KubeObjects
@@ -114,6 +113,7 @@ async def reconcile_deployment(
 
 
 def _fields(state: DeploymentState) -> Any:
+    """The kind's status fields as the reporter wants them: a function of (current, now)."""
     fields = state.fields()
     return lambda current, now: fields
 
@@ -162,8 +162,6 @@ def deployment_interval(spec: CollectionDeploymentSpec, settings: OperatorSettin
     del spec
     return min(STEADY_INTERVAL, settings.drift_interval_seconds)
 
-
-__all__ = ["DEPLOYMENT_RECONCILER", "RevisionRecord", "reconcile_deployment"]
 
 DEPLOYMENT_RECONCILER = KindReconciler(
     spec_type=CollectionDeploymentSpec,
