@@ -8,7 +8,7 @@ subprocess, so its memory is not ours), starts moto's S3 server, then in one pro
   size checks, node snapshot deleted);
 
 and prints MB/s of each, their ratio (target >= 0.8), and this process's RSS before and at its
-peak during the backup (flat: the growth stays near one 8 MiB part, whatever SIZE_MB).
+peak during the backup (flat: the growth stays near two 8 MiB parts, whatever SIZE_MB).
 
 Usage: python bench/backup_stream.py [SIZE_MB]   (default 512)
 """

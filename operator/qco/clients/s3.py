@@ -1,9 +1,9 @@
 """Backups in an S3-compatible bucket (boto3, off the event loop): streamed multipart uploads,
 JSON manifests, listings, deletes, presigned downloads and cleanup of unfinished uploads.
 
-A stream is uploaded part by part, so at most one part is ever held in memory; the SHA-256 is
-computed on the bytes as they pass. An upload that fails is aborted, so no partial object is
-ever visible under its key.
+A stream is uploaded part by part, one part uploading while the next fills, so at most two parts
+are ever held in memory; the SHA-256 is computed on the bytes as they pass. An upload that fails
+is aborted, so no partial object is ever visible under its key.
 """
 
 from __future__ import annotations
@@ -80,22 +80,38 @@ class S3Store:
     async def upload_stream(
         self, key: str, chunks: AsyncIterator[bytes], part_bytes: int = PART_BYTES
     ) -> Uploaded:
-        """Multipart-upload a stream under `key`; aborted (nothing left behind) on any failure."""
+        """Multipart-upload a stream under `key`; aborted (nothing left behind) on any failure.
+
+        One part uploads (in a thread) while the next is read and hashed, so the download and the
+        upload overlap; memory holds at most two parts."""
         started = await self._call(f"upload of {key}", "create_multipart_upload", Key=key)
         upload_id = started["UploadId"]
         digest, size = hashlib.sha256(), 0
         parts: list[dict[str, Any]] = []
         buffer = bytearray()
+        in_flight: asyncio.Task[dict[str, Any]] | None = None
+
+        async def send(body: bytes) -> None:
+            nonlocal in_flight
+            if in_flight is not None:
+                parts.append(await in_flight)
+            number = len(parts) + 1
+            in_flight = asyncio.ensure_future(self._part(key, upload_id, number, body))
+
         try:
             async for chunk in chunks:
                 digest.update(chunk)
                 size += len(chunk)
                 buffer += chunk
                 while len(buffer) >= part_bytes:
-                    parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer[:part_bytes])))
+                    body = bytes(buffer[:part_bytes])
                     del buffer[:part_bytes]
-            if buffer or not parts:
-                parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                    await send(body)
+            if buffer or (not parts and in_flight is None):
+                await send(bytes(buffer))
+            if in_flight is not None:
+                parts.append(await in_flight)
+                in_flight = None
             await self._call(
                 f"upload of {key}",
                 "complete_multipart_upload",
@@ -104,6 +120,10 @@ class S3Store:
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
+            if in_flight is not None:
+                in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await in_flight
             await asyncio.shield(self._abort(key, upload_id))
             raise
         return Uploaded(key, size, digest.hexdigest())
