@@ -158,6 +158,7 @@ def test_monitoring_objects_reference_real_metrics_and_service() -> None:
     assert set(alerts) == {
         "QcoObjectNotReady", "QcoOperatorDown", "QcoCollectionRed", "QcoDriftCorrectedRepeatedly",
         "QcoReconcileErrorsRising", "QcoBackupLate", "QcoBackupFailed", "QcoBackupSuspended",
+        "QcoCollectionUnhealthy", "QcoCollectionProbeFailing",
     }  # fmt: skip
     assert alerts["QcoObjectNotReady"]["for"] == "15m"
     metrics = Metrics()
@@ -170,6 +171,7 @@ def test_monitoring_objects_reference_real_metrics_and_service() -> None:
     metrics.backups.expected_interval.labels("search", "nightly").set(86400)
     metrics.backups.suspended.labels("search", "nightly").set(0)
     metrics.backups.runs.labels("search", "nightly", "Failed").inc()
+    metrics.collections.breach.labels("search", "docs", "TooFewPoints").set(0)
     exposed = generate_latest(metrics.registry).decode()
     for alert in alerts.values():
         assert alert["labels"]["team"] == "search"
