@@ -7,13 +7,16 @@ machinery creates, keeps in sync and deletes (as a Deployment owns ReplicaSets).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from qco.api.deployment import COLLECTION_DEPLOYMENT, CollectionDeploymentSpec
 from qco.clients.embeddings import EmbeddingsClient
 from qco.clients.kube import SecretError
 from qco.clients.kube_objects import KubeObjects
+from qco.clients.qdrant import Endpoint
 from qco.clients.qdrant_points import PointsClient
 from qco.plan.deployment import (
     ROLLBACK_ANNOTATION,
@@ -46,11 +49,29 @@ PAUSED = ConditionUpdate(
 STEADY_INTERVAL = 30.0
 
 
+def _kube_objects(ctx: Context) -> KubeObjects:
+    return KubeObjects(ctx.kube.api_client)
+
+
+@dataclass(frozen=True)
+class DeploymentClients:
+    """How a pass reaches Kubernetes objects, Qdrant points and an embeddings endpoint; tests
+    hand in fakes."""
+
+    objects: Callable[[Context], KubeObjects] = _kube_objects
+    points: Callable[[Endpoint], PointsClient] = PointsClient
+    embeddings: Callable[[str, str, str | None], EmbeddingsClient] = EmbeddingsClient
+
+
 async def reconcile_deployment(
-    ctx: Context, snapshot: PassSnapshot, spec: CollectionDeploymentSpec, log: Logger
+    ctx: Context,
+    snapshot: PassSnapshot,
+    spec: CollectionDeploymentSpec,
+    log: Logger,
+    clients: DeploymentClients = DeploymentClients(),
 ) -> PassOutcome:
     """One pass; raises for Qdrant, Kubernetes and connection errors (the machinery reports them)."""
-    objects = KubeObjects(ctx.kube.api_client)
+    objects = clients.objects(ctx)
     identity = snapshot.identity
     live = await objects.get(COLLECTION_DEPLOYMENT.plural, identity.namespace, identity.name)
     if live is not None and (live.get("status") or {}) != dict(snapshot.status):
@@ -91,13 +112,13 @@ async def reconcile_deployment(
     endpoint = await resolve_endpoint(ctx, identity.namespace, spec.connection)
     gateway = ctx.qdrant.gateway(endpoint)
     async with AsyncExitStack() as stack:
-        target_points = await stack.enter_async_context(PointsClient(endpoint))
+        target_points = await stack.enter_async_context(clients.points(endpoint))
         source_points = target_points
         source = spec.source.collection if spec.source is not None else None
         if source is not None and source.connection is not None:
             source_endpoint = await resolve_endpoint(ctx, identity.namespace, source.connection)
-            source_points = await stack.enter_async_context(PointsClient(source_endpoint))
-        embedder = await _embedder(ctx, identity.namespace, spec)
+            source_points = await stack.enter_async_context(clients.points(source_endpoint))
+        embedder = await _embedder(ctx, identity.namespace, spec, clients)
         if embedder is not None:
             await stack.enter_async_context(embedder)
         filler = Filler(spec, state, target_points, source_points, embedder, ctx.metrics.deployments)
@@ -118,7 +139,9 @@ def _fields(state: DeploymentState) -> Any:
     return lambda current, now: fields
 
 
-async def _embedder(ctx: Context, namespace: str, spec: CollectionDeploymentSpec) -> EmbeddingsClient | None:
+async def _embedder(
+    ctx: Context, namespace: str, spec: CollectionDeploymentSpec, clients: DeploymentClients
+) -> EmbeddingsClient | None:
     embed = spec.transform.embeddings if spec.transform else None
     if embed is None:
         return None
@@ -129,7 +152,7 @@ async def _embedder(ctx: Context, namespace: str, spec: CollectionDeploymentSpec
             api_key = await ctx.kube.secret_value(namespace, ref.name, ref.key)
         except SecretError as exc:
             raise ConnectionProblem(exc.reason, f"transform.embeddings.apiKeySecretRef: {exc}") from None
-    return EmbeddingsClient(embed.url, embed.model, api_key)
+    return clients.embeddings(embed.url, embed.model, api_key)
 
 
 async def _prune_history(
@@ -163,10 +186,28 @@ def deployment_interval(spec: CollectionDeploymentSpec, settings: OperatorSettin
     return min(STEADY_INTERVAL, settings.drift_interval_seconds)
 
 
-DEPLOYMENT_RECONCILER = KindReconciler(
-    spec_type=CollectionDeploymentSpec,
-    reconcile=reconcile_deployment,
-    finalize=finalize_deployment,
-    interval=deployment_interval,
-    wake_annotations=(REQUESTED_ANNOTATION, PAUSED_ANNOTATION, ROLLBACK_ANNOTATION),
-)
+def deployment_reconciler(
+    clients: DeploymentClients = DeploymentClients(),
+) -> KindReconciler[CollectionDeploymentSpec]:
+    """CollectionDeployment's reconciler on these clients."""
+
+    async def reconcile(
+        ctx: Context, snapshot: PassSnapshot, spec: CollectionDeploymentSpec, log: Logger
+    ) -> PassOutcome:
+        return await reconcile_deployment(ctx, snapshot, spec, log, clients)
+
+    async def finalize(
+        ctx: Context, snapshot: PassSnapshot, spec: CollectionDeploymentSpec, log: Logger
+    ) -> None:
+        await finalize_deployment(ctx, snapshot, spec, log, clients.objects(ctx))
+
+    return KindReconciler(
+        spec_type=CollectionDeploymentSpec,
+        reconcile=reconcile,
+        finalize=finalize,
+        interval=deployment_interval,
+        wake_annotations=(REQUESTED_ANNOTATION, PAUSED_ANNOTATION, ROLLBACK_ANNOTATION),
+    )
+
+
+DEPLOYMENT_RECONCILER = deployment_reconciler()

@@ -13,11 +13,10 @@ from qco.reconcile.snapshot import PassSnapshot
 
 
 async def finalize_deployment(
-    ctx: Context, snapshot: PassSnapshot, spec: CollectionDeploymentSpec, log: Logger
+    ctx: Context, snapshot: PassSnapshot, spec: CollectionDeploymentSpec, log: Logger, objects: KubeObjects
 ) -> None:
     """Delete every child QdrantCollection this deployment owns, after telling each to retain its
     collection when the deployment's deletionPolicy is Retain."""
-    objects = KubeObjects(ctx.kube.api_client)
     identity = snapshot.identity
     plural = QDRANT_COLLECTION.plural
     children = await objects.list(plural, identity.namespace, f"{DEPLOYMENT_LABEL}={identity.name}")
