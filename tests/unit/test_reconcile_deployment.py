@@ -86,11 +86,19 @@ async def test_a_switch_made_before_a_crash_is_not_made_again() -> None:
 
 async def test_an_alias_pointing_elsewhere_is_a_conflict_and_nothing_is_switched() -> None:
     d = deployment({"alias": "docs", "template": TEMPLATE})
+    await d.gateway.create_collection(
+        "someone-elses",
+        models.CreateCollection(
+            vectors=models.VectorParams(size=2, distance=models.Distance.DOT),
+            metadata={"qco.dev/owner": "apps/blog/uid-9", "qco.dev/owner-kind": "QdrantCollection"},
+        ),
+    )
     d.gateway.aliases["docs"] = "someone-elses"
     for _ in range(4):
         await d.run()
     assert d.condition("Stalled")["reason"] == "AliasConflict"
     assert "someone-elses" in d.condition("Stalled")["message"]
+    assert "managed by QdrantCollection apps/blog" in d.condition("Stalled")["message"]
     assert switches(d) == 0 and d.gateway.aliases == {"docs": "someone-elses"}
 
 

@@ -23,6 +23,7 @@ from qco.api.durations import parse_duration
 from qco.clients.kube_objects import AlreadyExists, KubeObjects
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.deployment import alias_conflict, bulk_fill, child_manifest, restored_indexing_threshold
+from qco.plan.ownership import parse_owner_stamp
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
 from qco.reconcile.deployment_fill import Filler
@@ -200,7 +201,11 @@ class Rollout:
         conflict = alias_conflict(
             self.spec.alias, target, {self.record.collection}, self.state.active_collection
         )
-        if conflict is not None:
+        if conflict is not None and target is not None:
+            info = await self.gateway.get_collection(target)
+            stamp = parse_owner_stamp(info.config.metadata if info is not None else None)
+            if stamp is not None:
+                conflict += f"; {target} is managed by {stamp.kind} {stamp.namespace}/{stamp.name}"
             return stalled_outcome("AliasConflict", conflict)
         operations: list[models.AliasOperations] = []
         if target is not None:
