@@ -13,7 +13,7 @@ from qco.api.collection import QdrantCollectionSpec
 from qco.plan.actions import CreateCollection
 from qco.plan.collection import plan_collection_changes
 from qco.plan.inputs import DesiredCollection, ObservedCollection, ResourceIdentity
-from qco.plan.presets import PRESETS, effective_config, effective_spec, merge_fields
+from qco.plan.presets import PRESETS, describe_effective, effective_config, effective_spec, merge_fields
 
 VECTORS = {"": {"size": 8, "distance": "Cosine"}}
 ID = ResourceIdentity("ns", "docs", "uid-1", "2024-01-01T00:00:00Z")
@@ -193,3 +193,13 @@ def test_merge_fields_keeps_every_explicit_leaf(defaults: dict[str, Any], explic
             assert merged[key] == {**defaults[key], **value}
         else:
             assert merged[key] == value
+
+
+def test_qco_plan_lines_show_the_effective_settings() -> None:
+    assert describe_effective(_spec()) == ""
+    text = describe_effective(_spec(preset="multi-tenant", hnsw={"payloadM": 32}))
+    assert text.splitlines() == [
+        "  effective settings (preset multi-tenant, explicit fields win):",
+        '    hnsw: {"m": 0, "payloadM": 32}',
+        '    payloadIndexes: [{"field": "tenant_id", "isTenant": true, "type": "keyword"}]',
+    ]

@@ -15,6 +15,7 @@ Qdrant's optimization, indexing, quantization and multitenancy guides.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any, Final
 
@@ -123,3 +124,15 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
+
+
+def describe_effective(spec: QdrantCollectionSpec) -> str:
+    """The lines `qco plan` prints: the preset and the effective settings it manages (YAML-like)."""
+    if spec.preset is None:
+        return ""
+    config = effective_config(spec).to_manifest()
+    lines = [f"  effective settings (preset {spec.preset}, explicit fields win):"]
+    for key in ("hnsw", "quantization", "optimizers", "payloadIndexes"):
+        if key in config:
+            lines.append(f"    {key}: {json.dumps(config[key], sort_keys=True)}")
+    return "\n".join(lines)
