@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from qco.api.collection import QdrantCollectionSpec
 from qco.cli.manifests import Manifest
 from qco.plan.actions import Action, UpdateCollection
 from qco.plan.change_values import value_changes
 from qco.plan.ownership import parse_owner_stamp
+from qco.plan.presets import describe_effective
 from qco.reconcile.collection_offline import OfflineResult
 
 
@@ -68,6 +70,9 @@ def render_text(outcome: Outcome, applied: bool) -> str:
         lines.append(f"  blocked ({blocker.reason}): {blocker.message()}")
     if applied and result.info is not None:
         lines.append(f"  status: {result.info.status.value}, points: {result.info.points_count}")
+    spec = outcome.manifest.body.get("spec") or {}
+    if spec.get("preset"):  # the settings the preset and the explicit fields add up to
+        lines.append(describe_effective(QdrantCollectionSpec.model_validate(spec)))
     return "\n".join(lines)
 
 
