@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from qco.api.crdgen import generated_files
 from qco.cli.children import Child, ChildFailed, python_module
 
 STARTUP_TIMEOUT = 60.0
+WAIT_POLL_SECONDS = 0.5
 # What the `sandbox` extra brings: the stand-ins' own code is left out of the container image.
 SANDBOX_MODULES = ("qco.sandbox", "qdrant_edge", "kmock", "celpy")
 MISSING_EXTRA = (
@@ -139,7 +143,7 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
             if code:
                 return code
         if args.wait:
-            return _wait_ready(kubeconfig, args.apply, args.timeout)
+            return _wait_ready(kubeconfig, args.apply, args.timeout, stop)
         while not stop.wait(0.5):
             dead = [child.name for child in children if not child.alive()]
             if dead:
@@ -196,25 +200,47 @@ def _apply(kubeconfig: Path, paths: list[Path]) -> int:
     return 0
 
 
-def _wait_ready(kubeconfig: Path, paths: list[Path], timeout: float) -> int:
-    for path in paths:
-        waited = _kubectl(
-            kubeconfig,
-            "wait",
-            "--for=condition=Ready",
-            "-f",
-            str(path),
-            f"--timeout={timeout:.0f}s",
-            timeout=timeout + 30,
-        )
-        if waited.returncode:
-            sys.stderr.write(waited.stdout + waited.stderr)
-            shown = _kubectl(kubeconfig, "get", "-f", str(path))
-            print(shown.stdout, end="")
+def _wait_ready(kubeconfig: Path, paths: list[Path], timeout: float, stop: threading.Event) -> int:
+    """Poll the applied qco objects until all are Ready (0), one goes Stalled (1 at once, with its
+    condition message: a Stalled object waits for a human, not for time) or `timeout` passes (1)."""
+    files = [arg for path in paths for arg in ("-f", str(path))]
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = _kubectl(kubeconfig, "get", *files, "-o", "json")
+        if listed.returncode:
+            sys.stderr.write(listed.stderr)
             return 1
-    for path in paths:
-        print(_kubectl(kubeconfig, "get", "-f", str(path)).stdout, end="")
-    return 0
+        waiting = readiness(json.loads(listed.stdout))
+        stalled = [line for line in waiting if " Stalled " in line]
+        if stalled or not waiting or time.monotonic() > deadline or stop.is_set():
+            print(_kubectl(kubeconfig, "get", *files).stdout, end="")
+            if stalled or waiting:
+                print("\n".join(stalled or waiting), file=sys.stderr)
+                return 1
+            return 0
+        stop.wait(WAIT_POLL_SECONDS)
+
+
+def readiness(listed: dict[str, Any]) -> list[str]:
+    """One line per applied qco object that is not Ready at its current generation (`kind/name
+    Stalled (Reason): message` for a Stalled one); objects of other APIs are not waited for."""
+    items = listed.get("items", [listed]) if listed.get("kind", "").endswith("List") else [listed]
+    lines = []
+    for item in items:
+        if not str(item.get("apiVersion", "")).startswith("qco.dev/"):
+            continue
+        meta, status = item.get("metadata") or {}, item.get("status") or {}
+        conditions = {c.get("type"): c for c in status.get("conditions") or ()}
+        label = f"{str(item.get('kind', '')).lower()}/{meta.get('name')}"
+        stalled, ready = conditions.get("Stalled") or {}, conditions.get("Ready") or {}
+        current = status.get("observedGeneration") == meta.get("generation")
+        if stalled.get("status") == "True":
+            lines.append(f"{label} Stalled ({stalled.get('reason')}): {stalled.get('message', '')}")
+        elif not (current and ready.get("status") == "True"):
+            lines.append(
+                f"{label} not Ready: {ready.get('reason', 'no status yet')}: {ready.get('message', '')}"
+            )
+    return lines
 
 
 @contextmanager
