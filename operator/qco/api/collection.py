@@ -150,5 +150,8 @@ QDRANT_COLLECTION = CrdKind(
         PrinterColumn("Status", "string", ".status.collection.status", "green, yellow, grey or red."),
         PrinterColumn("Points", "integer", ".status.collection.pointsCount", "Approximate points."),
         PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+        PrinterColumn("Aliases", "string", ".spec.aliases", "Aliases qco points at it.", priority=1),
+        PrinterColumn("Drift", "string", ".spec.driftInterval", "Drift check interval.", priority=1),
+        PrinterColumn("Message", "string", ready_condition_column("message"), "Ready's details.", priority=1),
     ),
 )
