@@ -71,7 +71,12 @@ def test_names_columns_and_subresource() -> None:
         "Status": ".status.collection.status",
         "Points": ".status.collection.pointsCount",
         "Age": ".metadata.creationTimestamp",
+        "Aliases": ".spec.aliases",
+        "Drift": ".spec.driftInterval",
+        "Message": '.status.conditions[?(@.type=="Ready")].message',
     }
+    wide = {c["name"] for c in VERSION["additionalPrinterColumns"] if c.get("priority") == 1}
+    assert wide == {"Aliases", "Drift", "Message"}  # shown by `kubectl get -o wide` only
 
 
 def _rules(node: dict[str, Any]) -> list[str]:
