@@ -97,10 +97,11 @@ cluster, else the same rules in a Role per watched namespace. */}}
   resources: ["secrets"]
   verbs: ["get", "create", "update", "delete"]
 {{- end }}
-# Canary routing state.
+# Canary routing: a CanaryRollout's routing ConfigMap, read by name, created once (owned by the
+# rollout) and one key patched; never listed, watched or replaced.
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "watch", "create", "patch", "update"]
+  verbs: ["get", "create", "patch"]
 {{- if and .peering .namespaced }}
 # kopf peering (several replicas, namespaced mode): keep-alives in the KopfPeering's status.
 - apiGroups: ["kopf.dev"]
