@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.delivery.chart import ALL_FEATURES, NAMESPACED, only, render
+from tests.delivery.chart import ALL_FEATURES, NAMESPACED, Rendered, only, render
 
 _QCO = ("qdrantcollections", "collectiondeployments", "backupschedules", "canaryrollouts")
 
@@ -19,7 +19,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("", "events"): {"create", "patch"},  # an Event per change (qco) and kopf's warnings
     ("events.k8s.io", "events"): {"create", "patch"},
     ("", "secrets"): {"get"},  # API keys referenced by spec.connection.apiKeySecretRef
-    ("", "configmaps"): {"get", "list", "watch", "create", "patch", "update"},  # canary routing
+    ("", "configmaps"): {"get", "create", "patch"},  # canary routing: by name, never listed
     ("", "namespaces"): {"get", "list", "watch"},  # deletion checks; kopf's namespace observer
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},  # kopf discovery
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},  # peering, cluster-wide
@@ -34,6 +34,16 @@ NAMESPACED_RESOURCES = {r for (_, r) in ALLOWED} - {
     "customresourcedefinitions",
     "clusterkopfpeerings",
 }
+
+
+def operator_roles(objects: list[Rendered], kind: str) -> list[dict[str, Any]]:
+    """The operator's own (Cluster)Roles: not the ones aggregated into users' view/edit/admin."""
+    return [r for r in only(objects, kind) if not _aggregated(r)]
+
+
+def _aggregated(role: dict[str, Any]) -> bool:
+    labels = role["metadata"].get("labels") or {}
+    return any(k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in labels)
 
 
 def _grants(rules: list[dict[str, Any]]) -> list[tuple[str, str, str, tuple[str, ...]]]:
@@ -52,7 +62,7 @@ def _grants(rules: list[dict[str, Any]]) -> list[tuple[str, str, str, tuple[str,
 )
 def test_rbac_grants_nothing_beyond_the_allow_list(values: dict[str, Any]) -> None:
     objects = render(values)
-    roles = only(objects, "ClusterRole") + only(objects, "Role")
+    roles = operator_roles(objects, "ClusterRole") + operator_roles(objects, "Role")
     assert roles
     for role in roles:
         for group, resource, verb, _ in _grants(role["rules"]):
@@ -65,7 +75,7 @@ def test_rbac_grants_nothing_beyond_the_allow_list(values: dict[str, Any]) -> No
 def test_cluster_wide_mode_uses_one_cluster_role() -> None:
     objects = render({})
     assert only(objects, "Role") == [] and only(objects, "RoleBinding") == []
-    (role,) = only(objects, "ClusterRole")
+    (role,) = operator_roles(objects, "ClusterRole")
     (binding,) = only(objects, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "qco", "namespace": "qco-system"}]
@@ -79,7 +89,7 @@ def test_namespaced_mode_uses_a_role_per_watched_namespace() -> None:
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["media", "search"]
     bindings = only(objects, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["media", "search"]
-    (cluster_role,) = only(objects, "ClusterRole")
+    (cluster_role,) = operator_roles(objects, "ClusterRole")
     cluster_wide = {g[1] for g in _grants(cluster_role["rules"])}
     assert cluster_wide.isdisjoint(NAMESPACED_RESOURCES), cluster_wide  # Secrets only where watched
     for role in roles:
@@ -90,3 +100,27 @@ def test_namespaced_mode_uses_a_role_per_watched_namespace() -> None:
 def test_no_rbac_when_disabled() -> None:
     objects = render({"rbac": {"create": False}})
     assert not [o for o in objects if o.kind in {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}]
+
+
+@pytest.mark.parametrize("values", [{}, NAMESPACED], ids=["defaults", "namespaced"])
+def test_namespace_users_read_and_edit_qco_kinds_by_default(values: dict[str, Any]) -> None:
+    objects = render(values)
+    aggregated = {
+        label: role["rules"]
+        for role in only(objects, "ClusterRole")
+        for label, value in (role["metadata"].get("labels") or {}).items()
+        if label.startswith("rbac.authorization.k8s.io/aggregate-to-") and value == "true"
+    }
+    kinds = list(_QCO)
+    read = [{"apiGroups": ["qco.dev"], "resources": kinds, "verbs": ["get", "list", "watch"]}]
+    write = [
+        {
+            "apiGroups": ["qco.dev"],
+            "resources": kinds,
+            "verbs": ["create", "update", "patch", "delete", "deletecollection"],
+        }
+    ]
+    prefix = "rbac.authorization.k8s.io/aggregate-to-"
+    assert aggregated == {f"{prefix}view": read, f"{prefix}edit": write, f"{prefix}admin": write}
+    off = render({**values, "rbac": {**values.get("rbac", {}), "aggregateToUserRoles": False}})
+    assert not [r for r in only(off, "ClusterRole") if _aggregated(r)]

@@ -79,5 +79,8 @@ def test_aggregate_roles_give_namespace_users_view_and_edit(tmp_path: Path) -> N
         {"apiGroups": ["qco.dev"], "resources": kinds, "verbs": ["get", "list", "watch"]}
     ]
     assert edit["rules"][0]["verbs"] == ["create", "update", "patch", "delete", "deletecollection"]
-    off = render(tmp_path / "off", {"qco": {}})  # off by default: the operator's own roles only
-    assert not [r for r in by_kind(off, "ClusterRole") if r["metadata"]["name"].endswith(("-view", "-edit"))]
+    on = render(tmp_path / "on", {"qco": {}})  # on by default
+    assert {r["metadata"]["name"] for r in by_kind(on, "ClusterRole")} >= {
+        "platform-qco-view",
+        "platform-qco-edit",
+    }
