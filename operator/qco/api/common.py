@@ -74,6 +74,15 @@ class SecretKeyRef(QcoModel):
     key: str = Field(default="api-key", description="Key inside the Secret.", min_length=1, max_length=253)
 
 
+class CaSecretRef(QcoModel):
+    """A PEM CA bundle in a Secret of the resource's own namespace."""
+
+    name: str = Field(description="Name of the Secret (same namespace).", min_length=1, max_length=253)
+    key: str = Field(
+        default="ca.crt", description="Key holding the PEM bundle.", min_length=1, max_length=253
+    )
+
+
 class ConnectionSpec(QcoModel):
     """Where the Qdrant server is; when left out, the operator's default (QCO_QDRANT_URL) is used."""
 
@@ -91,6 +100,20 @@ class ConnectionSpec(QcoModel):
     )
     timeout_seconds: int | None = Field(
         default=None, ge=1, le=3600, description="Timeout of each Qdrant request, in seconds."
+    )
+    ca_secret_ref: CaSecretRef | None = Field(
+        default=None,
+        description=(
+            'Secret (labelled qco.dev/credentials: "true") holding the PEM bundle of the CA that signed'
+            " an https Qdrant's certificate, trusted next to the system's CAs and the operator's bundle."
+        ),
+    )
+    insecure_skip_verify: bool | None = Field(
+        default=None,
+        description=(
+            "FOR TESTS ONLY: do not verify the https Qdrant's certificate (anyone on the path can read"
+            " the API key). Use caSecretRef instead."
+        ),
     )
 
 
