@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from qco.sandbox.qdrant import jwt_auth, routes_collections, routes_points, routes_snapshots
+from qco.sandbox.qdrant import jwt_auth, routes_collections, routes_points, routes_snapshots, shard_keys
 from qco.sandbox.qdrant.admin import ADMIN_PREFIX, AdminState, add_admin_routes, admin_middleware
 from qco.sandbox.qdrant.errors import error_response, ok
 from qco.sandbox.qdrant.http_util import REGISTRY_KEY, error_middleware
@@ -66,4 +66,5 @@ def build_app(
     routes_collections.add_routes(app)
     routes_snapshots.add_routes(app)
     routes_points.add_routes(app)
+    shard_keys.add_routes(app)
     return app

@@ -93,6 +93,9 @@ class Collection:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        from qco.sandbox.qdrant.shard_keys import close_keys
+
+        close_keys(self)
         if self.shard is not None:
             self.shard.flush()
             self.shard.close()
@@ -152,6 +155,8 @@ class Collection:
 
     def info(self) -> models.CollectionInfo:
         """Qdrant's CollectionInfo, read back from the shard's files and counters."""
+        from qco.sandbox.qdrant.shard_keys import points_in_keys  # custom sharding: key shards count too
+
         info = self.shard.info()
         optimizer_status: Any = (
             models.OptimizersStatusOneOf.OK
@@ -163,7 +168,7 @@ class Collection:
             optimizer_status=optimizer_status,
             warnings=[],
             indexed_vectors_count=info.indexed_vectors_count,
-            points_count=info.points_count,
+            points_count=info.points_count + points_in_keys(self),
             segments_count=info.segments_count,
             config=collection_config(self.edge_config(), self.meta),
             payload_schema=self.payload_schema(),

@@ -15,6 +15,7 @@ from qco.sandbox.qdrant.errors import bad_request, ok
 from qco.sandbox.qdrant.http_util import parse_body, registry
 from qco.sandbox.qdrant.query_translation import query_request_in, record_out, scored_point_out
 from qco.sandbox.qdrant.routes_collections import C, update_result
+from qco.sandbox.qdrant.shard_keys import all_shards, shard_for
 
 
 def _collection(request: web.Request) -> Collection:
@@ -39,7 +40,12 @@ async def upsert_points(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await parse_body(request, models.PointInsertOperations)
     collection = _collection(request)
-    await collection.write(qe.UpdateOperation.upsert_points(_points_in(body)))
+    operation = qe.UpdateOperation.upsert_points(_points_in(body))
+    if body.shard_key is not None:  # custom sharding: the key's own shard
+        async with collection.lock:
+            shard_for(collection, body.shard_key).update(operation)
+        return ok(update_result(request), started)
+    await collection.write(operation)
     collection.maybe_schedule_indexing()
     return ok(update_result(request), started)
 
@@ -114,7 +120,8 @@ async def scroll_points(request: web.Request) -> web.Response:
         from qco.sandbox.qdrant.query_translation import scoring_query_in
 
         order_by = scoring_query_in(models.OrderByQuery(order_by=body.order_by), None, lambda p, n: None)
-    records, next_offset = _collection(request).shard.scroll(
+    collection = _collection(request)
+    records, next_offset = shard_for(collection, body.shard_key).scroll(
         qe.ScrollRequest(
             offset=point_id(body.offset) if body.offset is not None else None,
             limit=body.limit if body.limit is not None else 10,
@@ -137,7 +144,9 @@ async def count_points(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await parse_body(request, models.CountRequest)
     exact = True if body.exact is None else body.exact
-    count = _collection(request).shard.count(qe.CountRequest(exact=exact, filter=filter_in(body.filter)))
+    collection = _collection(request)
+    shards = [shard_for(collection, body.shard_key)] if body.shard_key is not None else all_shards(collection)
+    count = sum(s.count(qe.CountRequest(exact=exact, filter=filter_in(body.filter))) for s in shards)
     return ok(models.CountResult(count=count), started)
 
 
@@ -145,8 +154,12 @@ async def query_points(request: web.Request) -> web.Response:
     started = time.perf_counter()
     body = await parse_body(request, models.QueryRequest)
     collection = _collection(request)
+    shards = [shard_for(collection, body.shard_key)] if body.shard_key is not None else all_shards(collection)
     try:
-        points = collection.shard.query(query_request_in(body, collection.vector_of))
+        edge_request = query_request_in(body, collection.vector_of)
+        points = [p for shard in shards for p in shard.query(edge_request)]
+        if len(shards) > 1:  # merged across key shards: best scores first
+            points = sorted(points, key=lambda p: -p.score)[: body.limit if body.limit is not None else 10]
     except ValueError as exc:
         raise bad_request(str(exc)) from exc
     except Exception as exc:
