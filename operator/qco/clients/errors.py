@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from enum import Enum
 
@@ -41,6 +42,17 @@ def classify(exc: BaseException) -> Failure:
         exc, ResponseHandlingException | httpx.TransportError | TimeoutError | asyncio.TimeoutError
     ):
         cause = exc.source if isinstance(exc, ResponseHandlingException) else exc
+        untrusted = _certificate_error(cause)
+        if untrusted is not None:
+            # Not transient: the certificate stays untrusted until a human adds its CA.
+            return Failure(
+                FailureKind.INVALID,
+                "QdrantCertificateUntrusted",
+                f"Qdrant{_at(cause)} presented a certificate qco does not trust ({untrusted}): put the"
+                " CA's PEM in a Secret labelled qco.dev/credentials and name it in"
+                " spec.connection.caSecretRef, or give the operator the CA (chart qdrant.caBundle)",
+                INVALID_DELAY,
+            )
         return Failure(
             FailureKind.TRANSIENT,
             "QdrantUnreachable",
@@ -50,6 +62,21 @@ def classify(exc: BaseException) -> Failure:
     return Failure(
         FailureKind.UNKNOWN, "InternalError", f"{type(exc).__name__}: {_short(exc)}", TRANSIENT_DELAY
     )
+
+
+def _certificate_error(exc: BaseException) -> str | None:
+    """The verification failure behind a connection error, if the TLS handshake refused the
+    server's certificate (httpx wraps httpcore's error, which wraps ssl's)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or current)
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return "certificate verify failed"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _at(cause: BaseException) -> str:
