@@ -17,6 +17,7 @@ from qdrant_client import AsyncQdrantClient
 from qdrant_client.http import models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from qco.clients.tls import TlsTrust
 from qco.metrics import Metrics
 
 T = TypeVar("T")
@@ -33,6 +34,7 @@ class Endpoint:
     url: str
     api_key: str | None = field(default=None, repr=False)
     timeout_seconds: float = 10.0
+    tls: TlsTrust = field(default_factory=TlsTrust)
 
 
 class QdrantGateway:
@@ -46,6 +48,7 @@ class QdrantGateway:
             timeout=max(1, round(endpoint.timeout_seconds)),
             prefer_grpc=False,
             check_compatibility=False,
+            verify=endpoint.tls.verify(),
         )
         self._metrics = metrics
         self._limit = limit
@@ -158,14 +161,14 @@ class QdrantPool:
     def __init__(self, metrics: Metrics, max_concurrency_per_endpoint: int) -> None:
         self._metrics = metrics
         self._max_concurrency = max_concurrency_per_endpoint
-        self._gateways: dict[tuple[str, str | None, float], QdrantGateway] = {}
+        self._gateways: dict[tuple[str, str | None, float, TlsTrust], QdrantGateway] = {}
         # The limit is per URL: resources with different keys or timeouts share one Qdrant.
         self._limits: dict[str, asyncio.Semaphore] = {}
 
     def gateway(self, endpoint: Endpoint) -> QdrantGateway:
         """The gateway for this endpoint."""
         url = endpoint.url.rstrip("/")
-        key = (url, endpoint.api_key, endpoint.timeout_seconds)
+        key = (url, endpoint.api_key, endpoint.timeout_seconds, endpoint.tls)
         gateway = self._gateways.get(key)
         if gateway is None:
             limit = self._limits.setdefault(url, asyncio.Semaphore(self._max_concurrency))
