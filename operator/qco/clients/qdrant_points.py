@@ -61,6 +61,7 @@ class PointsClient:
             timeout=max(1, round(endpoint.timeout_seconds)),
             prefer_grpc=False,
             check_compatibility=False,
+            verify=endpoint.tls.verify(),
         )
 
     async def close(self) -> None:

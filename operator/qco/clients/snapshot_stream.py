@@ -45,6 +45,7 @@ class SnapshotClient:
             base_url=endpoint.url.rstrip("/"),
             headers=headers,
             timeout=httpx.Timeout(endpoint.timeout_seconds, read=LONG_CALL_SECONDS),
+            verify=endpoint.tls.verify(),
         )
 
     async def __aenter__(self) -> SnapshotClient:
