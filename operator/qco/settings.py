@@ -90,6 +90,13 @@ class OperatorSettings(BaseSettings):
             " (AccessKeysDisabled)."
         ),
     )
+    qdrant_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM bundle of extra CAs trusted for every https Qdrant (a mounted ConfigMap or Secret: chart"
+            " value qdrant.caBundle), next to the system's CAs and each resource's caSecretRef."
+        ),
+    )
 
     @field_validator("namespaces", "allowed_qdrant_urls", mode="before")
     @classmethod
