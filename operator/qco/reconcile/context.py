@@ -14,6 +14,7 @@ from qco.clients.configmaps import ConfigMaps
 from qco.clients.kube import KubeClient, SecretError
 from qco.clients.kube_secrets import KubeSecrets
 from qco.clients.qdrant import Endpoint, QdrantPool
+from qco.clients.tls import TlsConfigError, TlsTrust
 from qco.metrics import Metrics
 from qco.settings import OperatorSettings
 
@@ -110,4 +111,24 @@ async def resolve_endpoint(ctx: Context, namespace: str, connection: ConnectionS
     else:
         api_key = None
     timeout = connection.timeout_seconds if connection else None
-    return Endpoint(target, api_key, float(timeout or settings.request_timeout_seconds))
+    tls = await resolve_tls(ctx, namespace, connection)
+    return Endpoint(target, api_key, float(timeout or settings.request_timeout_seconds), tls)
+
+
+async def resolve_tls(ctx: Context, namespace: str, connection: ConnectionSpec | None) -> TlsTrust:
+    """The CAs an https Qdrant may be signed by: the operator's bundle (QCO_QDRANT_CA_FILE) and the
+    resource's caSecretRef (a labelled Secret); checked here so a bad bundle is a clear Stalled."""
+    ca_ref = connection.ca_secret_ref if connection else None
+    ca_pem: str | None = None
+    if ca_ref is not None:
+        try:
+            ca_pem = await ctx.kube.secret_value(namespace, ca_ref.name, ca_ref.key)
+        except SecretError as exc:
+            raise ConnectionProblem(exc.reason, str(exc).replace("apiKeySecretRef", "caSecretRef")) from None
+    ca_file = str(ctx.settings.qdrant_ca_file) if ctx.settings.qdrant_ca_file else None
+    tls = TlsTrust(ca_pem, ca_file, bool(connection and connection.insecure_skip_verify))
+    try:
+        tls.verify()
+    except TlsConfigError as exc:
+        raise ConnectionProblem("CaBundleInvalid", str(exc)) from None
+    return tls
