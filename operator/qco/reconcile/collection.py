@@ -24,6 +24,7 @@ from qco.reconcile.collection_finalize import finalize_collection, release_previ
 from qco.reconcile.collection_intelligence import with_intelligence
 from qco.reconcile.collection_observe import observe_collection
 from qco.reconcile.collection_report import KEEP, outcome_for_plan
+from qco.reconcile.collection_shard_keys import with_shard_keys
 from qco.reconcile.context import Context, resolve_endpoint
 from qco.reconcile.machinery import (
     PAUSED_ANNOTATION,
@@ -74,6 +75,8 @@ async def reconcile_collection(
         outcome = PassOutcome(**{**outcome.__dict__, "extra": (*outcome.extra, restored)})
     if outcome.reconciling.status == "True":
         outcome = PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
+    act = plan.owned and not plan.paused and not plan.blockers and info is not None
+    outcome = await with_shard_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, act, log)
     outcome = await with_intelligence(ctx, snapshot, spec, endpoint, plan.collection_name, info, outcome, log)
     return await with_access_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, log)
 
