@@ -6,6 +6,7 @@ the test's own exact computation."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,6 +164,7 @@ def test_search_tuning_recall_rises_with_ef_and_meets_the_target(sandbox: Sandbo
         "sampleSize": SAMPLE,
         "limit": LIMIT,
         "efCandidates": [10, 20, 40, 80, 160, 320],
+        "configMapName": f"{name}-search",
     }
     sandbox.apply(collection_manifest(name, {**spec, "searchTuning": tuning}))
     obj = sandbox.wait_for(name, lambda o: "searchTuning" in o.get("status", {}), timeout=240)
@@ -173,6 +175,11 @@ def test_search_tuning_recall_rises_with_ef_and_meets_the_target(sandbox: Sandbo
     assert all(b >= a - 0.02 for a, b in itertools.pairwise(recalls)), recalls  # rising
     assert result["targetMet"] is True and result["sampleSize"] == SAMPLE, result
     ef = result["recommendedEf"]
+    # published for applications: a ConfigMap key owned by the object
+    cm = json.loads(sandbox.kubectl("get", "configmap", f"{name}-search", "-o", "json").stdout)
+    published = json.loads(cm["data"]["searchTuning.json"])
+    assert (published["recommendedEf"], published["targetMet"], published["limit"]) == (ef, True, LIMIT)
+    assert cm["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
 
     # The test's own exact top-k (numpy, cosine) for the same sampled points (scroll order: ids 0..)
     sample_ids = [int(p.id) for p in client.scroll(name, limit=SAMPLE)[0]]

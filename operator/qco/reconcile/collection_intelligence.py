@@ -71,7 +71,7 @@ async def with_intelligence(
         mine["health"] = None
         drop.append(HEALTHY)
     if spec.search_tuning is not None and info is not None:
-        mine |= await search_tuning_fields(ctx, snapshot.status, spec, endpoint, name, config, labels, log)
+        mine |= await search_tuning_fields(ctx, snapshot, spec, endpoint, name, config, labels, log)
     elif spec.search_tuning is None:
         mine["searchTuning"] = None
     return replace(

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from qco.api.collection import QdrantCollectionSpec
+from qco.api.collection import QDRANT_COLLECTION, QdrantCollectionSpec
 from qco.api.collection_config import CollectionConfig
+from qco.api.common import API_VERSION
 from qco.api.durations import parse_duration
+from qco.clients.configmaps import ConfigMaps
 from qco.clients.qdrant import Endpoint
 from qco.clients.qdrant_probe import ProbeClient
 from qco.plan.search_tuning import EfResult, recall_at_k, recommend_ef, tuning_due, tuning_status
@@ -17,13 +20,15 @@ from qco.reconcile.collection_health import vector_of
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
 from qco.reconcile.machinery import Logger
+from qco.reconcile.snapshot import PassSnapshot
 
 DAY = 86400.0
+CONFIG_MAP_KEY = "searchTuning.json"
 
 
 async def search_tuning_fields(
     ctx: Context,
-    status: Mapping[str, Any],
+    snapshot: PassSnapshot,
     spec: QdrantCollectionSpec,
     endpoint: Endpoint,
     name: str,
@@ -34,6 +39,7 @@ async def search_tuning_fields(
     """{"searchTuning": ...} when a measurement ran; {} when the last one is still current."""
     tuning = spec.search_tuning
     assert tuning is not None
+    status = snapshot.status
     last = status.get("searchTuning") if isinstance(status.get("searchTuning"), Mapping) else None
     now = now_rfc3339()
     last_at = _seconds(last.get("measuredAt")) if last else None
@@ -52,7 +58,34 @@ async def search_tuning_fields(
     for r in results:
         metrics.recall.labels(*labels, str(r.ef)).set(r.recall)
     log.info("search tuning of %s: recommended ef %s (%s)", name, ef, fields.get("targetMet"))
+    if tuning.config_map_name and ef is not None:
+        await publish_recommendation(ctx, snapshot, tuning.config_map_name, fields, log)
     return {"searchTuning": fields}
+
+
+async def publish_recommendation(
+    ctx: Context, snapshot: PassSnapshot, config_map: str, fields: Mapping[str, Any], log: Logger
+) -> None:
+    """Key `searchTuning.json` of a ConfigMap qco owns (created with an ownerReference); a ConfigMap
+    of that name that this object does not own is never written."""
+    configmaps = ctx.configmaps if ctx.configmaps is not None else ConfigMaps(ctx.kube.api_client)
+    identity = snapshot.identity
+    view = await configmaps.read(identity.namespace, config_map)
+    if view is not None and identity.uid not in view.owner_uids:
+        log.warning(
+            "ConfigMap %s/%s is not owned by this object: not written", identity.namespace, config_map
+        )
+        return
+    value = json.dumps(
+        {k: fields.get(k) for k in ("recommendedEf", "targetMet", "limit", "measuredAt", "vector")}
+    )
+    owner = {
+        "apiVersion": API_VERSION,
+        "kind": QDRANT_COLLECTION.kind,
+        "name": identity.name,
+        "uid": identity.uid,
+    }
+    await configmaps.publish(identity.namespace, config_map, CONFIG_MAP_KEY, value, owner, view is not None)
 
 
 async def measure_recall(
