@@ -78,6 +78,10 @@ class FakeStore:
     """Qdrant points by collection: id -> (vector, payload)."""
 
     collections: dict[str, dict[Any, tuple[list[float], dict[str, Any]]]] = field(default_factory=dict)
+    snapshots: dict[str, dict[Any, tuple[list[float], dict[str, Any]]]] = field(
+        default_factory=dict
+    )  # by URL
+    recovered: list[tuple[str, str, str | None]] = field(default_factory=list)
     upserts: int = 0
 
 
@@ -113,6 +117,13 @@ class FakePoints:
         target = self.store.collections.setdefault(collection, {})
         for point in points:
             target[point.id] = (point.vector, point.payload or {})  # type: ignore[assignment]
+
+    async def recover_snapshot(self, collection: str, location: str, checksum: str | None) -> None:
+        self.store.recovered.append((collection, location, checksum))
+        self.store.collections[collection] = dict(self.store.snapshots[location])
+
+    async def delete_collection(self, collection: str) -> None:
+        self.store.collections.pop(collection, None)
 
     async def query_ids(self, collection: str, request: models.QueryRequest) -> list[Any]:
         return sorted(self.store.collections[collection])[: request.limit]

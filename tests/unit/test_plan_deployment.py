@@ -12,6 +12,7 @@ from qco.api.deployment import CollectionDeploymentSpec
 from qco.api.deployment_status import RevisionRecord
 from qco.plan.deployment import (
     alias_conflict,
+    backup_snapshot,
     child_manifest,
     child_name,
     choose_target,
@@ -172,3 +173,35 @@ def test_alias_conflict(target: str | None, recorded: str | None, conflict: bool
     assert (message is not None) == conflict
     if message:
         assert "someone-else" in message and "does not own" in message
+
+
+A = {"collection": "a", "snapshot": "sa"}
+B = {"collection": "b", "snapshot": "sb"}
+
+
+def _run(name: str, phase: str, *entries: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "phase": phase, "collections": list(entries)}
+
+
+@pytest.mark.parametrize(
+    ("runs", "run", "active", "expected"),
+    [
+        ([_run("r2", "Failed"), _run("r1", "Succeeded", {"collection": "c", "snapshot": "s", "sha256": "x"})],
+         "latest", None, ("http://q/collections/c/snapshots/s", "x", None)),
+        ([_run("r1", "Succeeded", A, B)], "latest", "b", ("http://q/collections/b/snapshots/sb", None, None)),
+        ([_run("r1", "Succeeded", A, B)], "latest", "z", (None, None, "none is the one behind the alias")),
+        ([_run("r1", "Succeeded", {"collection": "c", "key": "bucket/key"})],
+         "latest", None, (None, None, "keeps no snapshot on the Qdrant node")),
+        ([_run("r1", "Failed")], "r1", None, (None, None, "no succeeded run 'r1'")),
+        ([], "latest", None, (None, None, "no succeeded run")),
+    ],
+)  # fmt: skip
+def test_backup_snapshot(
+    runs: list[dict[str, Any]], run: str, active: str | None, expected: tuple[Any, ...]
+) -> None:
+    found = backup_snapshot({"status": {"runs": runs}}, "nightly", run, active, "http://q/")
+    assert (found.url, found.checksum) == expected[:2]
+    assert (found.problem is None) == (expected[2] is None)
+    if expected[2] is not None:
+        assert expected[2] in (found.problem or "")
+    assert "not found" in (backup_snapshot(None, "nightly", "latest", None, "http://q").problem or "")

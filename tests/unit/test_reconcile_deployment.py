@@ -171,3 +171,38 @@ async def test_source_missing_is_stalled() -> None:
         await d.run()
     assert d.condition("Stalled")["reason"] == "SourceNotFound"
     assert isinstance(d.gateway.collections[d.status["activeCollection"]].info, models.CollectionInfo)
+
+
+async def test_a_backup_run_on_the_qdrant_node_is_a_source() -> None:
+    d = await first(points=4)
+    rev1 = d.status["activeCollection"]
+    url = f"http://qdrant:6333/collections/{rev1}/snapshots/nightly-1.snapshot"
+    d.store.snapshots[url] = {i: ([1.0, float(i)], {"from": "backup"}) for i in range(6)}
+    schedule = {
+        "metadata": {"name": "nightly", "namespace": "team"},
+        "status": {
+            "runs": [
+                {"name": "nightly-2", "phase": "Failed", "collections": []},
+                {
+                    "name": "nightly-1",
+                    "phase": "Succeeded",
+                    "collections": [
+                        {
+                            "name": "docs",
+                            "collection": rev1,
+                            "snapshot": "nightly-1.snapshot",
+                            "sha256": "ab" * 32,
+                        }
+                    ],
+                },
+            ]
+        },
+    }
+    d.objects.items[("backupschedules", "team", "nightly")] = schedule
+    d.apply(template={**TEMPLATE, "hnsw": {"m": 8}}, source={"backup": {"schedule": "nightly"}})
+    await d.until("Complete")
+    rev2 = d.status["activeCollection"]
+    assert d.store.recovered == [(f"{rev2}-source", url, "ab" * 32)]
+    assert d.store.collections[rev2] == d.store.snapshots[url]
+    assert f"{rev2}-source" not in d.store.collections  # the staging copy is dropped once served
+    assert d.status["revisions"][-1]["sourceSnapshot"] == url

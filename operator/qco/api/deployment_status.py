@@ -46,6 +46,10 @@ class RevisionRecord(QcoModel):
         default=None, description="The collection its points were copied from, fixed when it was created."
     )
     message: str | None = Field(default=None, description="Why it failed, if it did.")
+    source_snapshot: str | None = Field(
+        default=None, description="The snapshot location its points were recovered from (snapshot, backup)."
+    )
+    source_checksum: str | None = Field(default=None, description="That snapshot's SHA-256.")
     failed_generation: int | None = Field(
         default=None, ge=0, description="Generation whose validation failed; a newer one validates again."
     )

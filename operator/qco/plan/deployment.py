@@ -133,8 +133,9 @@ def new_record(
         source_collection = active.collection if active is not None else None
     elif kind == "collection" and spec.source is not None and spec.source.collection is not None:
         source_collection = spec.source.collection.name
-    elif kind == "snapshot":
+    elif kind in ("snapshot", "backup"):
         source_collection = snapshot_staging(revision_collection(spec, full_hash))
+    snapshot = spec.source.snapshot if spec.source is not None else None
     return RevisionRecord.model_validate(
         {
             "number": max((r.number for r in records), default=0) + 1,
@@ -145,8 +146,54 @@ def new_record(
             "phase": "Pending",
             "source": kind,
             "sourceCollection": source_collection,
+            "sourceSnapshot": snapshot.url if snapshot is not None else None,
+            "sourceChecksum": snapshot.checksum if snapshot is not None else None,
         }
     )
+
+
+@dataclass(frozen=True)
+class BackupSnapshot:
+    """Where a BackupSchedule run keeps a collection's snapshot, or why it cannot be used."""
+
+    url: str | None = None
+    checksum: str | None = None
+    problem: str | None = None
+
+
+def backup_snapshot(
+    schedule: Mapping[str, Any] | None, name: str, run: str, active: str | None, qdrant_url: str
+) -> BackupSnapshot:
+    """The snapshot of `source.backup` (run `latest`: the newest Succeeded run): the entry of the
+    collection behind the alias, else the run's only entry. Only snapshots kept on the Qdrant node
+    can be recovered from; backups in a bucket cannot (yet)."""
+    if schedule is None:
+        return BackupSnapshot(problem=f"source.backup: BackupSchedule {name} not found")
+    runs = (schedule.get("status") or {}).get("runs") or []
+    succeeded = [r for r in runs if r.get("phase") == "Succeeded"]
+    chosen = (
+        succeeded[0]
+        if run == "latest" and succeeded
+        else next((r for r in runs if r.get("name") == run), None)
+    )
+    if chosen is None or chosen.get("phase") != "Succeeded":
+        return BackupSnapshot(problem=f"source.backup: BackupSchedule {name} has no succeeded run {run!r}")
+    entries = chosen.get("collections") or []
+    entry = next((e for e in entries if active is not None and e.get("collection") == active), None)
+    if entry is None and len(entries) == 1:
+        entry = entries[0]
+    if entry is None:
+        return BackupSnapshot(
+            problem=f"source.backup: run {chosen.get('name')} holds {len(entries)} collections and none is"
+            f" the one behind the alias ({active or 'none'})"
+        )
+    if not entry.get("snapshot") or not entry.get("collection"):
+        return BackupSnapshot(
+            problem=f"source.backup: run {chosen.get('name')} keeps no snapshot on the Qdrant node"
+            " (a backup in a bucket cannot be a source yet)"
+        )
+    url = f"{qdrant_url.rstrip('/')}/collections/{entry['collection']}/snapshots/{entry['snapshot']}"
+    return BackupSnapshot(url=url, checksum=entry.get("sha256"))
 
 
 @dataclass(frozen=True)

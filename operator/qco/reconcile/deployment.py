@@ -122,7 +122,7 @@ async def reconcile_deployment(
         if embedder is not None:
             await stack.enter_async_context(embedder)
         filler = Filler(spec, state, target_points, source_points, embedder, ctx.metrics.deployments)
-        rollout = Rollout(ctx, snapshot, spec, state, record, gateway, objects, filler, log)
+        rollout = Rollout(ctx, snapshot, spec, state, record, gateway, objects, filler, log, endpoint.url)
         try:
             outcome = await rollout.advance()
         except SourceMissing as exc:

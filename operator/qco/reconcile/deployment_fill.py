@@ -72,16 +72,15 @@ class Filler:
         return result.done
 
     async def recover_snapshot_source(self, record: RevisionRecord) -> None:
-        """Recover `source.snapshot` into the revision's staging collection, unless it is there."""
-        snapshot = self.spec.source.snapshot if self.spec.source else None
+        """Recover the revision's snapshot into its staging collection, unless it is there."""
         staging = self._source_collection(record)
-        if snapshot is None or await self.source.vector_names(staging) is not None:
+        if record.source_snapshot is None or await self.source.vector_names(staging) is not None:
             return
-        await self.source.recover_snapshot(staging, snapshot.url, snapshot.checksum)
+        await self.source.recover_snapshot(staging, record.source_snapshot, record.source_checksum)
 
     async def drop_snapshot_source(self, record: RevisionRecord) -> None:
         """Delete the staging collection once the revision it filled is served."""
-        staging = record.source_collection if record.source == "snapshot" else None
+        staging = record.source_collection if record.source_snapshot is not None else None
         if staging is not None and await self.source.vector_names(staging) is not None:
             await self.source.delete_collection(staging)
 

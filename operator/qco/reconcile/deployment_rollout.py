@@ -22,7 +22,13 @@ from qco.api.deployment_status import RevisionRecord
 from qco.api.durations import parse_duration
 from qco.clients.kube_objects import AlreadyExists, KubeObjects
 from qco.clients.qdrant import QdrantGateway
-from qco.plan.deployment import alias_conflict, bulk_fill, child_manifest, restored_indexing_threshold
+from qco.plan.deployment import (
+    alias_conflict,
+    backup_snapshot,
+    bulk_fill,
+    child_manifest,
+    restored_indexing_threshold,
+)
 from qco.plan.ownership import parse_owner_stamp
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
@@ -53,6 +59,7 @@ class Rollout:
     objects: KubeObjects
     filler: Filler
     log: Logger
+    qdrant_url: str = ""  # where the deployment's Qdrant is (a backup's snapshot is recovered from there)
     deadline: float = field(default_factory=lambda: time.monotonic() + SLICE_SECONDS)
 
     async def advance(self) -> PassOutcome:
@@ -92,10 +99,16 @@ class Rollout:
     # -- phases --------------------------------------------------------------------------------
 
     async def _pending(self, _: str | None) -> PassOutcome | None:
-        if self.record.source == "backup":
-            return stalled_outcome(
-                "SourceNotSupported", "source.backup is not supported yet; use snapshot, collection or empty"
+        backup = self.spec.source.backup if self.spec.source is not None else None
+        if self.record.source == "backup" and backup is not None and self.record.source_snapshot is None:
+            namespace = self.snapshot.identity.namespace
+            schedule = await self.objects.get("backupschedules", namespace, backup.schedule)
+            found = backup_snapshot(
+                schedule, backup.schedule, backup.run, self.state.active_collection, self.qdrant_url
             )
+            if found.problem is not None:
+                return stalled_outcome("SourceNotFound", found.problem)
+            self._update(source_snapshot=found.url, source_checksum=found.checksum)
         if self.record.source == "currentRevision" and not self.record.source_collection:
             return stalled_outcome(
                 "SourceNotFound", "source.currentRevision: no revision serves the alias yet"
@@ -104,7 +117,7 @@ class Rollout:
         return None
 
     async def _creating(self, _: str | None) -> PassOutcome | None:
-        if self.record.source == "snapshot":
+        if self.record.source_snapshot is not None:
             await self.filler.recover_snapshot_source(self.record)
         child = await self._child()
         if child is None:
