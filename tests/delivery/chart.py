@@ -40,7 +40,11 @@ ALL_FEATURES: dict[str, Any] = {
     "metrics": {
         "service": {"annotations": {"prometheus.io/scrape": "true"}},
         "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
-        "prometheusRule": {"enabled": True, "additionalAlertLabels": {"team": "search"}},
+        "prometheusRule": {
+            "enabled": True,
+            "additionalAlertLabels": {"team": "search"},
+            "runbookBaseUrl": "https://git.example.com/platform/qco/blob/main/docs/runbooks",
+        },
     },
     "networkPolicy": {
         "enabled": True,

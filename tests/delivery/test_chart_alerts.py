@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helm_python.errors import HelmRenderError
 from prometheus_client import generate_latest
 from qdrant_client.http.exceptions import UnexpectedResponse
 
@@ -177,3 +178,17 @@ def test_every_alert_links_a_runbook_that_exists() -> None:
             assert match and match.group(1) == f"{rule['alert']}.md", url
             page = ROOT / "docs" / "runbooks" / match.group(1)
             assert page.read_text().startswith(f"# {rule['alert']}")
+
+
+def test_alerts_need_a_runbook_base_url() -> None:
+    # No public repository to link by default: the alerts refuse to render without one.
+    with pytest.raises(HelmRenderError, match=r"metrics\.prometheusRule\.runbookBaseUrl is required"):
+        render({"metrics": {"prometheusRule": {"enabled": True}}})
+    (rule,) = only(
+        render(
+            {"metrics": {"prometheusRule": {"enabled": True, "runbookBaseUrl": "https://wiki.example/rb"}}}
+        ),
+        "PrometheusRule",
+    )
+    urls = {r["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert "https://wiki.example/rb/QcoOperatorDown.md" in urls

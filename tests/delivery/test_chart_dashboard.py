@@ -122,11 +122,14 @@ def test_configmap_for_the_grafana_sidecar_only_when_enabled() -> None:
                 "enabled": True,
                 "namespace": "monitoring",
                 "annotations": {"grafana_folder": "Operators"},
+                "label": "dashboards",
             }
         }
     }
     (configmap,) = [c for c in only(render(values), "ConfigMap") if c["metadata"]["name"] == "qco-dashboard"]
     assert configmap["metadata"]["namespace"] == "monitoring"
-    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert configmap["metadata"]["labels"]["dashboards"] == "1"
+    (default,) = only(render({"metrics": {"grafanaDashboard": {"enabled": True}}}), "ConfigMap")
+    assert default["metadata"]["labels"]["grafana_dashboard"] == "1"  # kube-prometheus-stack's sidecar
     assert configmap["metadata"]["annotations"] == {"grafana_folder": "Operators"}
     assert json.loads(configmap["data"]["qco.json"]) == DASHBOARD
