@@ -12,6 +12,7 @@ import kopf
 from pydantic import ValidationError
 
 from qco.api.kinds import KINDS
+from qco.cli.settings_errors import describe_settings_errors
 from qco.clients.kube import KubeClient, load_api_client
 from qco.clients.qdrant import QdrantPool
 from qco.handlers import backup, canary, collection, deployment
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = OperatorSettings()
     except ValidationError as exc:
-        print(f"qco run: invalid settings from QCO_ environment variables:\n{exc}", file=sys.stderr)
+        errors = describe_settings_errors(exc)
+        print(f"qco run: invalid settings from QCO_ environment variables:\n{errors}", file=sys.stderr)
         return 2
     configure_logging(settings)
     asyncio.run(run_operator(settings))
