@@ -27,7 +27,7 @@ from qco.cli.children import Child, ChildFailed, python_module
 STARTUP_TIMEOUT = 60.0
 WAIT_POLL_SECONDS = 0.5
 # What the `sandbox` extra brings: the stand-ins' own code is left out of the container image.
-SANDBOX_MODULES = ("qco.sandbox", "qdrant_edge", "kmock", "celpy")
+SANDBOX_MODULES = ("qco.sandbox", "qdrant_edge", "kmock")
 MISSING_EXTRA = (
     "qco sandbox: the sandbox is not installed (missing: {missing}); "
     "install it with: pip install 'qdrant-collection-operator[sandbox]'"
