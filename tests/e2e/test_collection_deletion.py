@@ -45,7 +45,8 @@ def test_delete_policy_leaves_a_collection_owned_by_another_resource(sandbox: Sa
         )
     )
     sandbox.wait_for(
-        loser, lambda o: any(c["reason"] == "ResourceConflict" for c in o["status"]["conditions"])
+        loser,
+        lambda o: any(c["reason"] == "ResourceConflict" for c in o.get("status", {}).get("conditions", [])),
     )
     sandbox.kubectl("delete", "qc", loser, "--timeout=60s")
     assert sandbox.qdrant().collection_exists(collection)

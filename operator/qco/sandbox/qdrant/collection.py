@@ -198,8 +198,11 @@ class Collection:
             raise bad_request(str(exc)) from exc
 
     def maybe_schedule_indexing(self) -> None:
-        """After writes: like Qdrant's optimizer, index once unindexed vectors pass the threshold."""
-        if self.rebuilding or self._paused():
+        """After writes: like Qdrant's optimizer, index once unindexed vectors pass the threshold.
+
+        During a rebuild this asks for one more pass: points written after the rebuild copied the
+        shard would otherwise stay unindexed while the collection reports green."""
+        if self._paused():
             return
         edge = self.edge_config()
         threshold = edge.get("optimizers", {}).get("indexing_threshold") or 0
