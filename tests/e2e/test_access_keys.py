@@ -9,8 +9,10 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
@@ -167,6 +169,20 @@ def test_short_ttl_rotates_before_expiry(keyed: Sandbox, unique: str) -> None:
     old = as_token(first)  # still before its exp: it keeps working
     assert old.count(name).count == 0
     old.close()
+    # Rotation does not shorten the old token: its own exp is still the expiry it was issued
+    # with, and Qdrant (test_jwt_auth.py) honours a token until exp and refuses it after.
+    assert exp_of(first["token"]) == parse_time(first["expiresAt"])
+    assert exp_of(second["token"]) == parse_time(second["expiresAt"])
+
+
+def exp_of(token: str) -> datetime:
+    """The `exp` claim of a token, read without checking its signature (the test has no key)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return datetime.fromtimestamp(int(claims["exp"]), UTC)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_a_foreign_secret_is_never_overwritten(keyed: Sandbox, unique: str) -> None:
