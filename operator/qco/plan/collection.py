@@ -150,7 +150,10 @@ def plan_collection_changes(desired: DesiredCollection, observed: ObservedCollec
     alias_ops, alias_blockers, recorded_aliases = _plan_aliases(desired, observed, base)
     blockers += alias_blockers
 
-    stamp = _stamp(identity, recorded_indexes, recorded_aliases, recorded_vectors)
+    # Shard keys are planned after this plan is applied (plan/shard_keys.py, which sees the live
+    # keys): carry qco's record of them over unchanged, or drop it with a change of owner.
+    recorded_shard_keys = base.shard_keys if base else frozenset()
+    stamp = _stamp(identity, recorded_indexes, recorded_aliases, recorded_vectors, recorded_shard_keys)
     if stamp != live_stamp:
         actions.append(StampOwner(name, build_stamp_metadata(stamp), previous_owner))
     actions += vector_actions
@@ -193,6 +196,7 @@ def _stamp(
     payload_indexes: Iterable[str] = (),
     aliases: Iterable[str] = (),
     vectors: Iterable[str] = (),
+    shard_keys: Iterable[str] = (),
 ) -> OwnerStamp:
     """The stamp `identity` writes, with what qco records about the collection."""
     return OwnerStamp(
@@ -204,6 +208,7 @@ def _stamp(
         payload_indexes=frozenset(payload_indexes),
         aliases=frozenset(aliases),
         vectors=frozenset(vectors),
+        shard_keys=frozenset(shard_keys),
     )
 
 

@@ -7,6 +7,7 @@ Keys (all under `qco.dev/`):
 - `qco.dev/payload-indexes` fields whose payload index qco created (only those are ever deleted)
 - `qco.dev/aliases`        aliases qco manages for this collection
 - `qco.dev/vectors`        named vectors qco created or manages (only those are ever deleted)
+- `qco.dev/shard-keys`     shard keys qco created (custom sharding; only those are ever deleted)
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ OWNER_CREATED_KEY = "qco.dev/owner-created"
 PAYLOAD_INDEXES_KEY = "qco.dev/payload-indexes"
 ALIASES_KEY = "qco.dev/aliases"
 VECTORS_KEY = "qco.dev/vectors"
-STAMP_KEYS = (OWNER_KEY, OWNER_KIND_KEY, OWNER_CREATED_KEY, PAYLOAD_INDEXES_KEY, ALIASES_KEY, VECTORS_KEY)
+SHARD_KEYS_KEY = "qco.dev/shard-keys"
+STAMP_KEYS = (
+    OWNER_KEY,
+    OWNER_KIND_KEY,
+    OWNER_CREATED_KEY,
+    PAYLOAD_INDEXES_KEY,
+    ALIASES_KEY,
+    VECTORS_KEY,
+    SHARD_KEYS_KEY,
+)
 
 DEFAULT_KIND = "QdrantCollection"
 
@@ -38,6 +48,7 @@ class OwnerStamp:
     payload_indexes: frozenset[str] = frozenset()
     aliases: frozenset[str] = frozenset()
     vectors: frozenset[str] = frozenset()
+    shard_keys: frozenset[str] = frozenset()
 
     @property
     def ref(self) -> str:
@@ -64,6 +75,7 @@ def build_stamp_metadata(stamp: OwnerStamp) -> dict[str, Any]:
         PAYLOAD_INDEXES_KEY: sorted(stamp.payload_indexes),
         ALIASES_KEY: sorted(stamp.aliases),
         VECTORS_KEY: sorted(stamp.vectors),
+        SHARD_KEYS_KEY: sorted(stamp.shard_keys),
     }
 
 
@@ -93,6 +105,7 @@ def parse_owner_stamp(metadata: Mapping[str, Any] | None) -> OwnerStamp | None:
         payload_indexes=_names(metadata.get(PAYLOAD_INDEXES_KEY)),
         aliases=_names(metadata.get(ALIASES_KEY)),
         vectors=_names(metadata.get(VECTORS_KEY)),
+        shard_keys=_names(metadata.get(SHARD_KEYS_KEY)),
     )
 
 

@@ -76,7 +76,9 @@ async def reconcile_collection(
     if outcome.reconciling.status == "True":
         outcome = PassOutcome(**{**outcome.__dict__, "retry_after": OPTIMIZING_POLL_SECONDS})
     act = plan.owned and not plan.paused and not plan.blockers and info is not None
-    outcome = await with_shard_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, act, log)
+    outcome = await with_shard_keys(
+        ctx, snapshot, spec, endpoint, plan.collection_name, info, outcome, act, log
+    )
     outcome = await with_intelligence(ctx, snapshot, spec, endpoint, plan.collection_name, info, outcome, log)
     return await with_access_keys(ctx, snapshot, spec, endpoint, plan.collection_name, outcome, log)
 

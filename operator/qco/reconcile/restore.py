@@ -104,6 +104,7 @@ async def _stamp(gateway: QdrantGateway, snapshot: PassSnapshot, collection: str
         kind=identity.kind,
         payload_indexes=old.payload_indexes if old else frozenset(),
         vectors=old.vectors if old else frozenset(),
+        shard_keys=old.shard_keys if old else frozenset(),
     )
     await gateway.update_collection(collection, models.UpdateCollection(metadata=build_stamp_metadata(stamp)))
 
