@@ -54,7 +54,8 @@ def register_kind(registry: kopf.OperatorRegistry, kind: CrdKind, reconciler: Ki
                 failures = failures + 1 if result.failed else 0
                 await _sleep_until_due(slot.wakeup, stopped, next_delay(result, failures))
         finally:
-            release_slot(runtime, kind, uid, slot)
+            meta = body.metadata
+            release_slot(runtime, kind, uid, slot, reconciler, (meta.namespace or "", meta.name or ""))
 
     async def on_delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
         await run_finalizer(memo.runtime, kind, reconciler, body, logger)
@@ -108,11 +109,26 @@ async def run_finalizer(
         await finalize_object(runtime.ctx, reconciler, PassSnapshot.take(kind, body), logger)
 
 
-def release_slot(runtime: Runtime, kind: CrdKind, uid: str, slot: ObjectSlot) -> None:
-    """The loop has ended: its slot and its gauges go, exactly once, after its last `set`."""
+def release_slot(
+    runtime: Runtime,
+    kind: CrdKind,
+    uid: str,
+    slot: ObjectSlot,
+    reconciler: KindReconciler[Any] | None = None,
+    object_name: tuple[str, str] = ("", ""),
+) -> None:
+    """The loop has ended: its slot and its gauges go, exactly once, after its last `set`.
+
+    Every way out of the loop (deletion, operator shutdown, a crash) passes here, and no pass
+    runs after it, so this is where the kind's per-object series (`reconciler.forget`, by
+    `object_name` = namespace, name) are dropped too: a finalizer is skipped when someone removes
+    it by hand, the loop's end is not.
+    """
     if runtime.slots.get(uid) is slot:
         del runtime.slots[uid]
     runtime.ctx.metrics.states.forget(kind.kind, uid)
+    if reconciler is not None and reconciler.forget is not None and object_name[1]:
+        reconciler.forget(runtime.ctx, *object_name)
 
 
 def _seen(generation: object, annotations: Any, wake_annotations: tuple[str, ...]) -> Seen:

@@ -146,10 +146,16 @@ def drift_interval(spec: QdrantCollectionSpec, settings: OperatorSettings) -> fl
     return parsed or settings.drift_interval_seconds
 
 
+def _forget_metrics(ctx: Context, namespace: str, name: str) -> None:
+    """The object's loop ended: its qco_collection_* series (health, memory, search tuning) go."""
+    ctx.metrics.collections.forget(namespace, name)
+
+
 COLLECTION_RECONCILER = KindReconciler(
     spec_type=QdrantCollectionSpec,
     reconcile=reconcile_collection,
     finalize=finalize_collection,
     interval=drift_interval,
     wake_annotations=(REQUESTED_ANNOTATION, PAUSED_ANNOTATION, ROTATE_KEYS_ANNOTATION),
+    forget=_forget_metrics,
 )

@@ -48,6 +48,8 @@ class KindReconciler(Generic[SpecT]):
     interval: Callable[[SpecT, OperatorSettings], float]
     #: Annotations whose change wakes the object's loop (besides a new generation).
     wake_annotations: tuple[str, ...] = (REQUESTED_ANNOTATION, PAUSED_ANNOTATION)
+    #: Drops the kind's per-object metrics (context, namespace, name) when the object's loop ends.
+    forget: Callable[[Context, str, str], None] | None = None
 
 
 async def reconcile_object(
