@@ -114,6 +114,24 @@ def test_dashboard_covers_the_day2_questions() -> None:
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
 
 
+def test_dashboard_covers_collection_health_and_search_tuning() -> None:
+    by_title = {title: metric_names(expr) for title, expr in queries(DASHBOARD)}
+    assert by_title["Health thresholds breached"] == {"qco_collection_health_breach"}
+    assert by_title["Unindexed ratio"] == {"qco_collection_unindexed_ratio"}
+    assert by_title["Segments"] == {"qco_collection_segments"}
+    assert by_title["Probe latency p95"] == {"qco_collection_probe_p95_seconds"}
+    assert by_title["Probe errors"] == {"qco_collection_probe_errors"}
+    assert by_title["Recommended ef"] == {"qco_collection_search_recommended_ef"}
+    assert by_title["Measured recall by ef"] == {"qco_collection_search_recall"}
+    # Panels tile the 24-column grid without overlapping.
+    cells: set[tuple[int, int]] = set()
+    for panel in DASHBOARD["panels"]:
+        g = panel["gridPos"]
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert g["x"] + g["w"] <= 24 and not mine & cells, panel["title"]
+        cells |= mine
+
+
 def test_configmap_for_the_grafana_sidecar_only_when_enabled() -> None:
     assert only(render({}), "ConfigMap") == []
     values = {
