@@ -26,8 +26,9 @@ from qco.cli.manifests import Manifest, ManifestError, read_collections
 from qco.cli.offline_render import Outcome, exit_code, render_json, render_text
 from qco.clients.errors import classify
 from qco.clients.qdrant import Endpoint, QdrantGateway, QdrantPool
+from qco.clients.qdrant_shard_keys import ShardKeyClient
 from qco.metrics import Metrics
-from qco.reconcile.collection_offline import desired_from_manifest, plan_offline
+from qco.reconcile.collection_offline import LiveShardKeys, desired_from_manifest, plan_offline
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,15 +84,18 @@ async def _run(args: argparse.Namespace, apply: bool) -> int:
         return 1
     default_namespace = args.namespace or (cluster.namespace if cluster else "default")
     pool = QdrantPool(Metrics(), max_concurrency_per_endpoint=4)
-    gateway = pool.gateway(Endpoint(args.qdrant_url, os.environ.get(args.api_key_env) or None, args.timeout))
+    endpoint = Endpoint(args.qdrant_url, os.environ.get(args.api_key_env) or None, args.timeout)
+    gateway = pool.gateway(endpoint)
+    shard_keys = ShardKeyClient(endpoint)
     outcomes: list[Outcome] = []
     try:
         for manifest in manifests:
-            outcome = await _one(gateway, manifest, default_namespace, cluster, apply)
+            outcome = await _one(gateway, manifest, default_namespace, cluster, apply, shard_keys.live_keys)
             outcomes.append(outcome)
             if args.output == "text":
                 print(render_text(outcome, apply), flush=True)
     finally:
+        await shard_keys.close()
         await pool.close()
     if args.output == "json":
         print(render_json(outcomes, apply))
@@ -99,7 +103,12 @@ async def _run(args: argparse.Namespace, apply: bool) -> int:
 
 
 async def _one(
-    gateway: QdrantGateway, manifest: Manifest, default_namespace: str, cluster: _Cluster | None, apply: bool
+    gateway: QdrantGateway,
+    manifest: Manifest,
+    default_namespace: str,
+    cluster: _Cluster | None,
+    apply: bool,
+    live_shard_keys: LiveShardKeys | None = None,
 ) -> Outcome:
     namespace = manifest.namespace or default_namespace
     body: dict[str, Any] = dict(manifest.body)
@@ -116,7 +125,7 @@ async def _one(
         # Without a cluster, a stamp naming this object is the object's own (preview, not apply:
         # an offline apply must not write over a collection a running operator manages).
         by_name = cluster is None and not apply
-        result = await plan_offline(gateway, desired, apply, match_owner_by_name=by_name)
+        result = await plan_offline(gateway, desired, apply, by_name, live_shard_keys)
     except Exception as exc:
         failure = classify(exc)
         return Outcome(manifest, namespace, error_reason=failure.reason, error_message=failure.message)

@@ -12,6 +12,7 @@ from qco.plan.actions import Action, UpdateCollection
 from qco.plan.change_values import value_changes
 from qco.plan.ownership import parse_owner_stamp
 from qco.plan.presets import describe_effective
+from qco.plan.shard_keys import ShardKeyPlan
 from qco.reconcile.collection_offline import OfflineResult
 
 
@@ -33,12 +34,12 @@ class Outcome:
     @property
     def failed(self) -> bool:
         """Invalid, unreachable, or blocked: exit code 1."""
-        return self.result is None or bool(self.result.plan.blockers)
+        return self.result is None or self.result.blocked
 
     @property
     def changes(self) -> bool:
         """The plan has actions to perform."""
-        return self.result is not None and bool(self.result.plan.actions)
+        return self.result is not None and self.result.changes
 
 
 def exit_code(outcomes: list[Outcome], applied: bool) -> int:
@@ -61,11 +62,16 @@ def render_text(outcome: Outcome, applied: bool) -> str:
     result = outcome.result
     plan, info = result.plan, result.before
     lines = [f"{outcome.label} -> collection {plan.collection_name}:"]
-    if plan.empty:
+    if not result.changes and not result.blocked:
         lines.append("  no changes: Qdrant matches the spec")
     for action in plan.actions:
         lines.append(f"  {'done' if applied else 'would'}: {_headline(action)}")
         lines += [f"      {change.describe()}" for change in value_changes(action, info)]
+    keys = result.shard_keys
+    if keys is not None:
+        lines += [f"  would: {text}" for text in shard_key_lines(keys)]
+        if keys.refused:
+            lines.append(f"  blocked (ShardKeyRemovalRefused): {keys.refusal_message(plan.collection_name)}")
     for blocker in plan.blockers:
         lines.append(f"  blocked ({blocker.reason}): {blocker.message()}")
     if applied and result.info is not None:
@@ -114,10 +120,33 @@ def _object_json(outcome: Outcome) -> dict[str, Any]:
         ],
         "blockers": [{"reason": b.reason, "message": b.message()} for b in plan.blockers],
     }
+    keys = outcome.result.shard_keys
+    if keys is not None:
+        out["shardKeys"] = {
+            "create": [k.key for k in keys.create],
+            "delete": list(keys.delete),
+            "refused": list(keys.refused),
+            "pointsAtRisk": keys.points_at_risk,
+            "unmanaged": list(keys.foreign),
+        }
+        if keys.refused:
+            message = keys.refusal_message(plan.collection_name)
+            out["blockers"].append({"reason": "ShardKeyRemovalRefused", "message": message})
     if outcome.result.info is not None:
         out["status"] = outcome.result.info.status.value
         out["points"] = outcome.result.info.points_count
     return out
+
+
+def shard_key_lines(keys: ShardKeyPlan) -> list[str]:
+    """The shard-key changes, one line each (the operator makes them; `qco apply` does not)."""
+    lines = []
+    for key in keys.create:
+        shards = key.shard_number if key.shard_number is not None else "default"
+        replicas = key.replication_factor if key.replication_factor is not None else "default"
+        lines.append(f"create shard key {key.key} (shardNumber {shards}, replicationFactor {replicas})")
+    lines += [f"delete shard key {key} and its points (shardKeyRemovalPolicy: Allow)" for key in keys.delete]
+    return lines
 
 
 def _headline(action: Action) -> str:
