@@ -31,6 +31,9 @@ class World:
     clients: int = 0  # clients that confirm every generation at once
     annotations: dict[str, str] = field(default_factory=dict)
     alias_owner: str | None = None
+    alias_deployment: str | None = None
+    canary_source: str | None = None
+    canary_problem: str | None = None
     measure: Measurer = lambda run, metric, now: 0.01
     state: CanaryState = field(default_factory=CanaryState)
     switches: list[str] = field(default_factory=list)
@@ -52,6 +55,9 @@ class World:
             generation=self.generation,
             confirmations=self.clients,
             alias_owner=self.alias_owner,
+            alias_deployment=self.alias_deployment,
+            canary_source=self.canary_source,
+            canary_problem=self.canary_problem,
         )
         decision = plan_canary(self.spec, self.state, observed)
         if decision.publish is not None:

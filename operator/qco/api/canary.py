@@ -190,6 +190,21 @@ class ExperimentSpec(QcoModel):
     )
 
 
+class CanaryFrom(QcoModel):
+    """Take the canary from a CollectionDeployment's revision; the deployment hands its alias switch
+    to this rollout (its revision waits in phase AwaitingRollout until the rollout ends)."""
+
+    collection_deployment: str = Field(
+        description="CollectionDeployment (same namespace) whose revision is the canary.",
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+    )
+    revision: int | None = Field(
+        default=None, ge=1, description="Revision number (status.revisions); absent: the newest."
+    )
+
+
 class CanaryRolloutSpec(QcoModel):
     """Shift traffic from `stable` to `canary` step by step; switch `alias` at the end."""
 
@@ -197,6 +212,13 @@ class CanaryRolloutSpec(QcoModel):
     stable: QdrantName | None = Field(default=None, description="Default: the alias's target at the start.")
     canary: QdrantName | None = Field(
         default=None, description="The new collection (or experiment variants)."
+    )
+    canary_from: CanaryFrom | None = Field(
+        default=None,
+        description=(
+            "Instead of canary: a CollectionDeployment's revision; the deployment hands its alias switch"
+            " to this rollout."
+        ),
     )
     connection: ConnectionSpec | None = Field(
         default=None, description="Qdrant endpoint; default: the operator's."
@@ -223,8 +245,11 @@ class CanaryRolloutSpec(QcoModel):
         if self.experiment is not None:
             if sum(self.experiment.weights.values()) != 100 or len(self.experiment.weights) < 2:
                 raise ValueError("experiment.weights: two or more collections whose weights sum to 100")
-        elif self.canary is None:
-            raise ValueError("set canary (the collection to roll out) or experiment")
+        elif (self.canary is None) == (self.canary_from is None):
+            raise ValueError(
+                "set exactly one of canary (the collection to roll out) and canaryFrom"
+                " (a CollectionDeployment's revision), or experiment"
+            )
         return self
 
 

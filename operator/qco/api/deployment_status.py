@@ -18,13 +18,14 @@ RolloutPhase = Literal[
     "Indexing",
     "Validating",
     "Switching",
+    "AwaitingRollout",
     "Complete",
     "Failed",
 ]
 #: What a revision is now.
 RevisionPhase = Literal[
-    "Pending", "Creating", "Filling", "CatchingUp", "Indexing", "Validating", "Switching", "Active",
-    "Inactive", "Failed",
+    "Pending", "Creating", "Filling", "CatchingUp", "Indexing", "Validating", "Switching", "AwaitingRollout",
+    "Active", "Inactive", "Failed",
 ]  # fmt: skip
 
 
@@ -37,7 +38,12 @@ class RevisionRecord(QcoModel):
     child: str = Field(description="Its child QdrantCollection.")
     created: datetime | None = Field(default=None, description="When qco created it.")
     activated: datetime | None = Field(default=None, description="When the alias last moved to it.")
-    phase: RevisionPhase = Field(description="Where it is: a rollout phase, Active, Inactive or Failed.")
+    phase: RevisionPhase = Field(
+        description=(
+            "Where it is: a rollout phase (AwaitingRollout: a CanaryRollout owns its switch), Active,"
+            " Inactive or Failed."
+        )
+    )
     points_count: int | None = Field(default=None, ge=0, description="Points after the fill.")
     source: str | None = Field(
         default=None, description="Where its points came from (empty, collection, ...)."

@@ -62,12 +62,24 @@ def plan_canary(spec: CanaryRolloutSpec, state: CanaryState, observed: Observed)
             " remove it there to let this rollout take it over",
         )
         return decision
+    if observed.alias_deployment is not None:
+        decision.stalled = (
+            "AliasOwnedElsewhere",
+            f"alias {spec.alias} is switched by CollectionDeployment {observed.alias_deployment};"
+            f" roll its revision out with canaryFrom: {{collectionDeployment: {observed.alias_deployment}}}",
+        )
+        return decision
     if state.phase in (None, "Pending"):
         stable = spec.stable or observed.alias_target
         if stable is None:
             decision.stalled = ("NoStable", f"alias {spec.alias} points nowhere and spec.stable is not set")
             return decision
-        _start(state, spec, stable, now)
+        canary = spec.canary or observed.canary_source
+        if spec.canary_from is not None and canary is None:
+            problem = observed.canary_problem or "the canary's deployment revision is not known yet"
+            decision.stalled = ("CanaryNotFound", f"spec.canaryFrom: {problem}")
+            return decision
+        _start(state, spec, stable, canary, now)
         decision.events.append(("Normal", "Started", f"rollout of {state.canary} started (stable {stable})"))
     missing = [c for c in state.collections(spec) if c not in observed.collections]
     if missing:
@@ -87,8 +99,8 @@ def plan_canary(spec: CanaryRolloutSpec, state: CanaryState, observed: Observed)
     return decision
 
 
-def _start(state: CanaryState, spec: CanaryRolloutSpec, stable: str, now: float) -> None:
-    state.stable, state.canary = stable, spec.canary
+def _start(state: CanaryState, spec: CanaryRolloutSpec, stable: str, canary: str | None, now: float) -> None:
+    state.stable, state.canary = stable, canary
     state.reset(now)
     state.phase = "Progressing"
     if spec.experiment is not None:

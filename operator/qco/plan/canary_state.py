@@ -27,7 +27,8 @@ def at(text: str | None) -> float | None:
 @dataclass(frozen=True)
 class Observed:
     """What a pass read: the time, the object's annotations, the alias, Qdrant's collections, the
-    published table and its confirmations, and a QdrantCollection claiming the alias."""
+    published table and its confirmations, a QdrantCollection or CollectionDeployment claiming the
+    alias, and (canaryFrom) the deployment revision's collection."""
 
     now: float
     annotations: Mapping[str, str] = field(default_factory=dict)
@@ -37,6 +38,9 @@ class Observed:
     generation: int = 0
     confirmations: int = 0
     alias_owner: str | None = None
+    alias_deployment: str | None = None  # a CollectionDeployment switching the alias (not canaryFrom's)
+    canary_source: str | None = None  # canaryFrom: the revision's collection
+    canary_problem: str | None = None  # canaryFrom: why there is none
 
 
 @dataclass
