@@ -233,3 +233,46 @@ async def test_an_unreadable_routing_table_is_republished_and_metrics_follow() -
     assert len(maps.published) == published and h.kube.status_patches == []
     await finalize_object(h.ctx, CANARY_RECONCILER, PassSnapshot.take(CANARY_ROLLOUT, obj), LOG)
     assert text("qco_canary_weight", labels) is None
+
+
+def _deployment(phase: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "docs", "namespace": "team", "uid": "d1"},
+        "spec": {"alias": "docs"},
+        "status": {
+            "revisions": [
+                {"number": 1, "collection": "docs_v1", "phase": "Active"},
+                {"number": 2, "collection": "docs_v2", "phase": phase},
+            ]
+        },
+    }
+
+
+async def test_canary_from_waits_for_the_deployment_revision_then_rolls_it_out() -> None:
+    h, maps = await world()
+    h.kube.objects[("collectiondeployments", "team", "docs")] = _deployment("Filling")
+    obj = rollout(
+        {
+            "canary": None,
+            "canaryFrom": {"collectionDeployment": "docs"},
+            "steps": [{"setWeight": 10}, {"pause": {}}],
+        }
+    )
+    result = await run(h, maps, obj)
+    assert (result.condition, result.reason) == ("Stalled", "CanaryNotFound")
+    assert ready(obj)["message"] == "spec.canaryFrom: CollectionDeployment docs's revision docs_v2 is Filling"
+    assert maps.published == [] and switches(h) == 0
+    h.kube.objects[("collectiondeployments", "team", "docs")] = _deployment("AwaitingRollout")
+    await run(h, maps, obj)
+    assert (obj["status"]["stable"], obj["status"]["canary"]) == ("docs_v1", "docs_v2")
+    assert maps.published[-1]["weights"] == {"docs_v1": 90, "docs_v2": 10} and switches(h) == 0
+
+
+async def test_a_deployment_alias_is_taken_only_through_canary_from() -> None:
+    h, maps = await world()
+    h.kube.objects[("collectiondeployments", "team", "docs")] = _deployment("AwaitingRollout")
+    obj = rollout({"steps": [{"setWeight": 10}]})
+    result = await run(h, maps, obj)
+    assert (result.condition, result.reason) == ("Stalled", "AliasOwnedElsewhere")
+    assert "CollectionDeployment docs" in ready(obj)["message"]
+    assert maps.published == [] and switches(h) == 0

@@ -17,6 +17,7 @@ from qco.clients.configmaps import ConfigMaps, ConfigMapView
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.canary import COMMANDS, TERMINAL, Decision, due_measurements, plan_canary, run_limit
 from qco.plan.canary_analysis import MEASUREMENT_PHASES, judge_measurement, record
+from qco.plan.canary_from import CanarySource, canary_from_revision, deployment_owner
 from qco.plan.canary_state import CanaryState, Observed, rfc3339
 from qco.reconcile.canary_measure import measure, summarize
 from qco.reconcile.conditions import truncate
@@ -37,6 +38,10 @@ from qco.settings import OperatorSettings
 PLURAL = CANARY_ROLLOUT.plural
 #: Wait before trying a failed alias switch again.
 SWITCH_RETRY_SECONDS = 5.0
+#: Poll interval while canaryFrom's revision is not ready for the rollout yet.
+CANARY_FROM_WAIT_SECONDS = 2.0
+#: Revision phases a canaryFrom rollout may start on.
+READY_REVISION_PHASES = frozenset({"AwaitingRollout", "Active", "Inactive"})
 
 
 async def reconcile_canary(
@@ -66,8 +71,10 @@ async def reconcile_canary(
     for run, metric in due_measurements(spec, state, now):
         value, error = await measure(metric, endpoint, state.stable or "", state.canary or "")
         record(run, metric, judge_measurement(metric, value, error), rfc3339(now), run_limit(run, metric))
+    deployments = await _deployments(ctx, identity.namespace, spec, state)
+    source = _canary_source(spec, deployments)
     wanted = list(spec.experiment.weights) if spec.experiment else [spec.stable, spec.canary]
-    wanted += [aliases.get(spec.alias), state.stable]
+    wanted += [aliases.get(spec.alias), state.stable, state.canary, source.collection]
     observed = Observed(
         now=now,
         annotations={k: v for k, v in annotations.items() if k.removeprefix("qco.dev/") in COMMANDS},
@@ -77,10 +84,18 @@ async def reconcile_canary(
         generation=table.generation if table else 0,
         confirmations=confirmations(configmap.annotations, table.generation) if configmap and table else 0,
         alias_owner=await _alias_owner(ctx, spec.alias) if state.phase not in TERMINAL else None,
+        alias_deployment=deployment_owner(
+            deployments, spec.alias, spec.canary_from.collection_deployment if spec.canary_from else None
+        ),
+        canary_source=source.collection,
+        canary_problem=source.problem,
     )
     decision = plan_canary(spec, state, observed)
     if decision.stalled is not None:
-        return stalled_outcome(*decision.stalled)
+        # Waiting for the deployment's revision is no human's job: look again soon.
+        reason, message = decision.stalled
+        retry = CANARY_FROM_WAIT_SECONDS if reason == "CanaryNotFound" else None
+        return stalled_outcome(reason, message, retry_after=retry)
     generation, verified = observed.generation, observed.confirmations
     if decision.publish is not None:
         generation, verified = generation + 1, 0
@@ -170,6 +185,33 @@ async def _alias_owner(ctx: Context, alias: str) -> str | None:
             meta = item.get("metadata") or {}
             return f"{meta.get('namespace')}/{meta.get('name')}"
     return None
+
+
+async def _deployments(
+    ctx: Context, namespace: str, spec: CanaryRolloutSpec, state: CanaryState
+) -> list[dict[str, Any]]:
+    """The namespace's CollectionDeployments, while they matter: before the end, and when one may
+    own the alias or (canaryFrom) supply the canary."""
+    if state.phase in TERMINAL or spec.experiment is not None:
+        return []
+    return await ctx.kube.list_custom_objects(GROUP, VERSION, "collectiondeployments", [namespace])
+
+
+def _canary_source(spec: CanaryRolloutSpec, deployments: list[dict[str, Any]]) -> CanarySource:
+    """canaryFrom's collection: a revision ready for the rollout (it waits in AwaitingRollout, or
+    already served); a revision still being built is not one yet."""
+    if spec.canary_from is None:
+        return CanarySource(None)
+    name = spec.canary_from.collection_deployment
+    found = next((d for d in deployments if (d.get("metadata") or {}).get("name") == name), None)
+    if found is None:
+        return CanarySource(None, f"CollectionDeployment {name} not found in this namespace")
+    revisions = (found.get("status") or {}).get("revisions") or []
+    source = canary_from_revision(name, revisions, spec.canary_from.revision)
+    phase = next((r.get("phase") for r in revisions if r.get("collection") == source.collection), None)
+    if source.collection is not None and phase not in READY_REVISION_PHASES:
+        return CanarySource(None, f"CollectionDeployment {name}'s revision {source.collection} is {phase}")
+    return source
 
 
 async def _switch(gateway: QdrantGateway, alias: str, target: str, current: str | None) -> None:
