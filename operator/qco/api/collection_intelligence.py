@@ -5,7 +5,7 @@ custom sharding by key. Spec and status models only; the logic lives in `qco.pla
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -63,6 +63,16 @@ class SearchTuningSpec(QcoModel):
         min_length=1,
         max_length=32,
         description="hnsw_ef values to measure.",
+    )
+    oversampling_candidates: list[Annotated[float, Field(ge=1, le=16)]] = Field(
+        default_factory=lambda: [1.0, 2.0, 4.0],
+        min_length=1,
+        max_length=8,
+        description=(
+            "Quantized collections only: at the recommended ef, also measure rescore off and rescore"
+            " on at each oversampling (1-16; default 1, 2, 4) and recommend the cheapest meeting"
+            " targetRecall."
+        ),
     )
     interval: str = Field(
         default="24h", pattern=DURATION_PATTERN, max_length=32, description="Time between measurements."
@@ -163,6 +173,20 @@ class EfMeasurement(QcoModel):
     p50_ms: float = Field(ge=0, description="Median latency, ms.")
     p95_ms: float = Field(ge=0, description="95th percentile latency, ms.")
     oversampling: float | None = Field(default=None, description="Quantization oversampling used.")
+    rescore: bool | None = Field(
+        default=None, description="Quantization rescore used (absent: no quantization search params)."
+    )
+
+
+class QuantizationRecommendation(QcoModel):
+    """The cheapest quantization search params meeting targetRecall (rescore off, then the smallest
+    oversampling)."""
+
+    ef: int = Field(ge=1, description="hnsw_ef measured (the recommended ef).")
+    rescore: bool = Field(description="Rescore with the original vectors.")
+    oversampling: float | None = Field(default=None, description="Oversampling (with rescore).")
+    recall: float = Field(ge=0, le=1, description="Mean recall@limit measured.")
+    target_met: bool = Field(description="False: the best measured, target not met.")
 
 
 class SearchTuningStatus(QcoModel):
@@ -175,6 +199,9 @@ class SearchTuningStatus(QcoModel):
     results: list[EfMeasurement] | None = Field(default=None, description="Per ef.")
     recommended_ef: int | None = Field(default=None, ge=1, description="Smallest ef meeting targetRecall.")
     target_met: bool | None = Field(default=None, description="False: recommendedEf is the best measured.")
+    recommended_quantization: QuantizationRecommendation | None = Field(
+        default=None, description="Quantized collections: rescore/oversampling to use."
+    )
 
 
 class IntelligenceStatus(QcoModel):

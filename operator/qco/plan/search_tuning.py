@@ -5,6 +5,12 @@ Queries are stored points; each query's own id is removed from both result lists
 point always finds itself, which would inflate recall), so both lists are fetched with limit + 1.
 recommendedEf is the smallest ef whose mean recall meets the target; when none does, the ef with
 the best recall (the smallest among equals), flagged `targetMet: false`.
+
+With quantization the recommended ef is measured again with rescoring off and with rescoring on at
+each oversampling candidate (entries carrying `rescore`/`oversampling`); recommendedQuantization is
+the cheapest of those meeting the target, cheapest meaning rescore off, then the smallest
+oversampling (fewer original vectors read). Cost is by construction, not by measured latency,
+which is noise on small samples.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from qco.api.collection_config import CollectionConfig
 
 
 def recall_at_k(exact: Sequence[str], approx: Sequence[str], k: int, exclude: str | None = None) -> float:
@@ -32,6 +40,13 @@ class EfResult:
     ef: int
     recalls: Sequence[float]
     latencies_ms: Sequence[float]
+    rescore: bool | None = None  # None: plain hnsw_ef, no quantization search params
+    oversampling: float | None = None
+
+    @property
+    def quantized(self) -> bool:
+        """Measured with explicit quantization search params."""
+        return self.rescore is not None
 
     @property
     def recall(self) -> float:
@@ -46,14 +61,45 @@ class EfResult:
             "recall": round(self.recall, 4),
             "p50Ms": round(float(np.percentile(lat, 50)), 3),
             "p95Ms": round(float(np.percentile(lat, 95)), 3),
+            **({"rescore": self.rescore} if self.rescore is not None else {}),
+            **({"oversampling": self.oversampling} if self.oversampling is not None else {}),
         }
+
+
+def _cost(r: EfResult) -> tuple[bool, float]:
+    return bool(r.rescore), r.oversampling or 1.0
+
+
+def recommend_quantization(results: Sequence[EfResult], target: float) -> tuple[EfResult | None, bool]:
+    """(cheapest quantized measurement meeting the target, target met); when none meets it, the best
+    recall (the cheapest among equals)."""
+    ordered = sorted((r for r in results if r.quantized), key=_cost)
+    if not ordered:
+        return None, False
+    for r in ordered:
+        if round(r.recall, 4) >= target:
+            return r, True
+    best = max(round(r.recall, 4) for r in ordered)
+    return next(r for r in ordered if round(r.recall, 4) == best), False
+
+
+def quantization_in_use(config: CollectionConfig, vector: str | None) -> bool:
+    """The tuned vector is quantized: its own quantization, else the collection-wide one (`disabled`
+    counts as none)."""
+    own = (config.vectors or {}).get(vector or "")
+    if own is None and config.vectors and not vector:
+        own = next(iter(config.vectors.values()))
+    chosen = own.quantization if own is not None and own.quantization is not None else config.quantization
+    return chosen is not None and chosen.disabled is None
 
 
 def recommend_ef(results: Sequence[EfResult], target: float) -> tuple[int | None, bool]:
     """(recommended ef, target met)."""
     if not results:
         return None, False
-    ordered = sorted(results, key=lambda r: r.ef)
+    ordered = sorted((r for r in results if not r.quantized), key=lambda r: r.ef)
+    if not ordered:
+        return None, False
     for r in ordered:
         if round(r.recall, 4) >= target:
             return r.ef, True
@@ -71,10 +117,19 @@ def tuning_status(
         "vector": vector or None,
         "sampleSize": sample,
         "limit": limit,
-        "results": [r.to_status() for r in sorted(results, key=lambda r: r.ef)],
+        "results": [r.to_status() for r in sorted(results, key=lambda r: (r.ef, r.quantized, _cost(r)))],
         "recommendedEf": ef,
         "targetMet": met,
     }
+    chosen, q_met = recommend_quantization(results, target)
+    if chosen is not None:
+        out["recommendedQuantization"] = {
+            "ef": chosen.ef,
+            "rescore": bool(chosen.rescore),
+            **({"oversampling": chosen.oversampling} if chosen.oversampling is not None else {}),
+            "recall": round(chosen.recall, 4),
+            "targetMet": q_met,
+        }
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -85,11 +140,15 @@ def tuning_due(
     now: float,
     last_at: float | None,
     interval: float,
+    oversampling: Sequence[float] = (),
 ) -> bool:
-    """Measure again: never measured, another limit or set of ef candidates, or the interval passed."""
+    """Measure again: never measured, another limit or set of ef or oversampling candidates, or the
+    interval passed. `oversampling` is empty when no quantized measurement is wanted."""
     if not last or last_at is None:
         return True
-    measured = {int(r.get("ef", 0)) for r in last.get("results") or ()}
-    if last.get("limit") != limit or measured != set(efs):
+    rows = list(last.get("results") or ())
+    measured = {int(r.get("ef", 0)) for r in rows}
+    sampled = {float(r["oversampling"]) for r in rows if r.get("oversampling") is not None}
+    if last.get("limit") != limit or measured != set(efs) or sampled != {float(x) for x in oversampling}:
         return True
     return now - last_at >= interval

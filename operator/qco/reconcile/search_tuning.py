@@ -15,7 +15,14 @@ from qco.api.durations import parse_duration
 from qco.clients.configmaps import ConfigMaps
 from qco.clients.qdrant import Endpoint
 from qco.clients.qdrant_probe import ProbeClient
-from qco.plan.search_tuning import EfResult, recall_at_k, recommend_ef, tuning_due, tuning_status
+from qco.plan.search_tuning import (
+    EfResult,
+    quantization_in_use,
+    recall_at_k,
+    recommend_ef,
+    tuning_due,
+    tuning_status,
+)
 from qco.reconcile.collection_health import vector_of
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
@@ -44,11 +51,21 @@ async def search_tuning_fields(
     now = now_rfc3339()
     last_at = _seconds(last.get("measuredAt")) if last else None
     interval = parse_duration(tuning.interval) or DAY
-    if not tuning_due(last, tuning.limit, tuning.ef_candidates, _seconds(now) or 0.0, last_at, interval):
-        return {}
     vector = tuning.vector or next(iter(config.vectors or {""}), "") or None
+    oversampling = tuning.oversampling_candidates if quantization_in_use(config, vector) else []
+    if not tuning_due(
+        last, tuning.limit, tuning.ef_candidates, _seconds(now) or 0.0, last_at, interval, oversampling
+    ):
+        return {}
     results, sampled = await measure_recall(
-        endpoint, name, vector, tuning.sample_size, tuning.limit, tuning.ef_candidates
+        endpoint,
+        name,
+        vector,
+        tuning.sample_size,
+        tuning.limit,
+        tuning.ef_candidates,
+        oversampling,
+        tuning.target_recall,
     )
     fields = tuning_status(results, tuning.target_recall, tuning.limit, sampled, vector, now)
     metrics = ctx.metrics.collections
@@ -56,7 +73,8 @@ async def search_tuning_fields(
     if ef is not None:
         metrics.recommended_ef.labels(*labels).set(ef)
     for r in results:
-        metrics.recall.labels(*labels, str(r.ef)).set(r.recall)
+        if not r.quantized:  # the per-ef series is plain hnsw_ef; quantized variants are in status
+            metrics.recall.labels(*labels, str(r.ef)).set(r.recall)
     log.info("search tuning of %s: recommended ef %s (%s)", name, ef, fields.get("targetMet"))
     if tuning.config_map_name and ef is not None:
         await publish_recommendation(ctx, snapshot, tuning.config_map_name, fields, log)
@@ -76,9 +94,10 @@ async def publish_recommendation(
             "ConfigMap %s/%s is not owned by this object: not written", identity.namespace, config_map
         )
         return
-    value = json.dumps(
-        {k: fields.get(k) for k in ("recommendedEf", "targetMet", "limit", "measuredAt", "vector")}
-    )
+    published = {k: fields.get(k) for k in ("recommendedEf", "targetMet", "limit", "measuredAt", "vector")}
+    if fields.get("recommendedQuantization"):
+        published["recommendedQuantization"] = fields["recommendedQuantization"]
+    value = json.dumps(published)
     owner = {
         "apiVersion": API_VERSION,
         "kind": QDRANT_COLLECTION.kind,
@@ -88,30 +107,67 @@ async def publish_recommendation(
     await configmaps.publish(identity.namespace, config_map, CONFIG_MAP_KEY, value, owner, view is not None)
 
 
+# (rescore, oversampling); (None, None) is a plain hnsw_ef query
+Variant = tuple[bool | None, float | None]
+
+
 async def measure_recall(
-    endpoint: Endpoint, name: str, vector: str | None, sample_size: int, limit: int, efs: list[int]
+    endpoint: Endpoint,
+    name: str,
+    vector: str | None,
+    sample_size: int,
+    limit: int,
+    efs: list[int],
+    oversampling: list[float] | None = None,
+    target: float = 1.0,
 ) -> tuple[list[EfResult], int]:
-    """Recall@limit and latency per ef over `sample_size` stored points used as queries."""
+    """Recall@limit and latency per ef over `sample_size` stored points used as queries; with
+    `oversampling`, the recommended ef again with rescore off and rescore on per oversampling (the
+    same queries and exact results, so they compare like for like). `target` picks that ef."""
     client = ProbeClient(endpoint.url, endpoint.api_key, endpoint.timeout_seconds)
+    plain: Variant = (None, None)
     try:
         sample = await client.sample_points(name, sample_size)
-        recalls: dict[int, list[float]] = {ef: [] for ef in efs}
-        latencies: dict[int, list[float]] = {ef: [] for ef in efs}
+        queries: list[tuple[dict[str, Any], str, list[str]]] = []
+        runs: dict[tuple[int, Variant], tuple[list[float], list[float]]] = {}
         for record in sample:
             base: dict[str, Any] = {"query": vector_of(record.vector, vector)}
             if vector:
                 base["using"] = vector
-            own = str(record.id)
             exact, _ = await client.timed_query(name, {**base, "params": {"exact": True}}, limit + 1)
-            for ef in efs:
-                found, seconds = await client.timed_query(
-                    name, {**base, "params": {"hnsw_ef": ef}}, limit + 1
-                )
-                recalls[ef].append(recall_at_k(exact, found, limit, exclude=own))
-                latencies[ef].append(seconds * 1000)
+            queries.append((base, str(record.id), exact))
+        for ef in efs:
+            await _run(client, name, limit, queries, ef, plain, runs)
+        plain_results = [EfResult(ef, *runs[(ef, plain)]) for ef in efs]
+        chosen, _ = recommend_ef(plain_results, target)
+        variants: list[Variant] = [(False, None)] + [(True, x) for x in oversampling or []]
+        if oversampling and chosen is not None:
+            for variant in variants:
+                await _run(client, name, limit, queries, chosen, variant, runs)
     finally:
         await client.close()
-    return [EfResult(ef, recalls[ef], latencies[ef]) for ef in efs], len(sample)
+    results = [EfResult(ef, rec, lat, *variant) for (ef, variant), (rec, lat) in runs.items()]
+    return results, len(sample)
+
+
+async def _run(
+    client: ProbeClient,
+    name: str,
+    limit: int,
+    queries: list[tuple[dict[str, Any], str, list[str]]],
+    ef: int,
+    variant: Variant,
+    runs: dict[tuple[int, Variant], tuple[list[float], list[float]]],
+) -> None:
+    rescore, oversampling = variant
+    params: dict[str, Any] = {"hnsw_ef": ef}
+    if rescore is not None:
+        params["quantization"] = {"rescore": rescore, "oversampling": oversampling}
+    recalls, latencies = runs.setdefault((ef, variant), ([], []))
+    for base, own, exact in queries:
+        found, seconds = await client.timed_query(name, {**base, "params": params}, limit + 1)
+        recalls.append(recall_at_k(exact, found, limit, exclude=own))
+        latencies.append(seconds * 1000)
 
 
 def _seconds(stamp: str | None) -> float | None:
