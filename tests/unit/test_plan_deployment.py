@@ -17,6 +17,7 @@ from qco.plan.deployment import (
     child_name,
     choose_target,
     new_record,
+    parse_backup_run,
     restored_indexing_threshold,
     revision_collection,
     revision_hash,
@@ -192,6 +193,7 @@ def _run(name: str, phase: str, *entries: dict[str, Any]) -> dict[str, Any]:
         ([_run("r1", "Succeeded", A, B)], "latest", "z", (None, None, "none is the one behind the alias")),
         ([_run("r1", "Succeeded", {"collection": "c", "key": "bucket/key"})],
          "latest", None, (None, None, "keeps no snapshot on the Qdrant node")),
+        ([_run("r1", "Succeeded", {"collection": "c"})], "latest", None, (None, None, "keeps no snapshot")),
         ([_run("r1", "Failed")], "r1", None, (None, None, "no succeeded run 'r1'")),
         ([], "latest", None, (None, None, "no succeeded run")),
     ],
@@ -205,3 +207,50 @@ def test_backup_snapshot(
     if expected[2] is not None:
         assert expected[2] in (found.problem or "")
     assert "not found" in (backup_snapshot(None, "nightly", "latest", None, "http://q").problem or "")
+
+
+IN_BUCKET = {"destination": {"s3": {"bucket": "b"}}}
+DOCS = {"name": "docs", "collection": "c", "key": "p/r1/docs.snapshot", "sha256": "x"}
+
+
+@pytest.mark.parametrize(
+    ("runs", "run", "active", "expected"),
+    [
+        ([_run("r2", "Failed"), _run("r1", "Succeeded", DOCS)], "latest", None,
+         ("backupschedule:nightly/r1/docs", "x", None)),
+        ([_run("r1", "Succeeded", DOCS, {**DOCS, "name": "b", "collection": "b"})], "r1", "b",
+         ("backupschedule:nightly/r1/b", "x", None)),
+        ([_run("r1", "Succeeded", DOCS, {"name": "e", "collection": "b", "error": "boom"})], "r1", "b",
+         ("backupschedule:nightly/r1/docs", "x", None)),  # a failed entry is no candidate
+        ([_run("r1", "Succeeded", {"name": "docs", "collection": "c"})], "latest", None,
+         (None, None, "stored no object for docs")),
+        ([_run("r1", "Succeeded", DOCS)], "older", None, ("backupschedule:nightly/older/", None, None)),
+        ([_run("r1", "Failed", DOCS)], "r1", None, (None, None, "no succeeded run 'r1'")),
+        ([], "latest", None, (None, None, "no succeeded run 'latest'")),
+    ],
+)  # fmt: skip
+def test_backup_in_a_bucket_is_a_run_reference(
+    runs: list[dict[str, Any]], run: str, active: str | None, expected: tuple[Any, ...]
+) -> None:
+    found = backup_snapshot(
+        {"spec": IN_BUCKET, "status": {"runs": runs}}, "nightly", run, active, "http://q/"
+    )
+    assert (found.url, found.checksum, found.problem is None) == (*expected[:2], expected[2] is None)
+    assert found.in_bucket == (expected[2] is None)
+    if expected[2] is not None:
+        assert expected[2] in (found.problem or "")
+
+
+@pytest.mark.parametrize(
+    ("ref", "parsed"),
+    [
+        ("backupschedule:nightly/nightly-20261129-0300/docs", ("nightly", "nightly-20261129-0300", "docs")),
+        ("backupschedule:nightly/r1/", ("nightly", "r1", "")),
+        ("backupschedule:nightly//docs", None),
+        ("backupschedule:nightly/r1", None),
+        ("http://q/collections/c/snapshots/s", None),
+        (None, None),
+    ],
+)
+def test_parse_backup_run(ref: str | None, parsed: tuple[str, str, str] | None) -> None:
+    assert parse_backup_run(ref) == parsed

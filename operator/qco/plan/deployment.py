@@ -28,6 +28,10 @@ ROLLBACK_ANNOTATION = "qco.dev/rollback"
 #: Qdrant's default indexing threshold (KiB), restored after a bulk fill when the template sets none.
 DEFAULT_INDEXING_THRESHOLD = 10000
 
+#: `sourceSnapshot` of a revision restored from a BackupSchedule run in a bucket:
+#: `backupschedule:<schedule>/<run>/<QdrantCollection>` (its child's `restoreFrom` is made from it).
+BACKUP_RUN_SCHEME = "backupschedule:"
+
 #: A revision has been served by the alias (so a switch back needs no copy).
 SERVED_PHASES = ("Active", "Inactive")
 
@@ -91,6 +95,12 @@ def child_manifest(
         child_spec["connection"] = spec.connection.to_manifest()
     if bulk:
         child_spec.setdefault("optimizers", {})["indexingThreshold"] = 0
+    run = parse_backup_run(record.source_snapshot)
+    if run is not None:
+        # The child restores its collection (it does not exist yet) and stamps it as its own,
+        # exactly as any QdrantCollection with restoreFrom does; the revision needs no fill.
+        restore = {"backupSchedule": run[0], "run": run[1]}
+        child_spec["restoreFrom"] = {**restore, "collection": run[2]} if run[2] else restore
     child_spec.pop("aliases", None)  # the alias belongs to the deployment (one owner per alias)
     return {
         "apiVersion": API_VERSION,
@@ -152,23 +162,41 @@ def new_record(
     )
 
 
+def backup_run_ref(schedule: str, run: str, collection: str) -> str:
+    """The `sourceSnapshot` of a revision restored from a run in a bucket."""
+    return f"{BACKUP_RUN_SCHEME}{schedule}/{run}/{collection}"
+
+
+def parse_backup_run(source_snapshot: str | None) -> tuple[str, str, str] | None:
+    """(schedule, run, QdrantCollection or "") of a `backup_run_ref`; None for a snapshot URL or None."""
+    if source_snapshot is None or not source_snapshot.startswith(BACKUP_RUN_SCHEME):
+        return None
+    parts = source_snapshot[len(BACKUP_RUN_SCHEME) :].split("/")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        return None  # the collection may be empty: the restore takes the run's only one
+    return parts[0], parts[1], parts[2]
+
+
 @dataclass(frozen=True)
 class BackupSnapshot:
-    """Where a BackupSchedule run keeps a collection's snapshot, or why it cannot be used."""
+    """Where a BackupSchedule run keeps a collection's backup, or why it cannot be used: a snapshot
+    URL on the Qdrant node, or (`in_bucket`) a `backup_run_ref` the child restores from."""
 
     url: str | None = None
     checksum: str | None = None
     problem: str | None = None
+    in_bucket: bool = False
 
 
 def backup_snapshot(
     schedule: Mapping[str, Any] | None, name: str, run: str, active: str | None, qdrant_url: str
 ) -> BackupSnapshot:
-    """The snapshot of `source.backup` (run `latest`: the newest Succeeded run): the entry of the
-    collection behind the alias, else the run's only entry. Only snapshots kept on the Qdrant node
-    can be recovered from; backups in a bucket cannot (yet)."""
+    """The backup of `source.backup` (run `latest`: the newest Succeeded run in status): the entry
+    of the collection behind the alias, else the run's only entry. A schedule with
+    `destination.s3` keeps it in the bucket (restored by the child); else on the Qdrant node."""
     if schedule is None:
         return BackupSnapshot(problem=f"source.backup: BackupSchedule {name} not found")
+    in_bucket = ((schedule.get("spec") or {}).get("destination") or {}).get("s3") is not None
     runs = (schedule.get("status") or {}).get("runs") or []
     succeeded = [r for r in runs if r.get("phase") == "Succeeded"]
     chosen = (
@@ -176,9 +204,13 @@ def backup_snapshot(
         if run == "latest" and succeeded
         else next((r for r in runs if r.get("name") == run), None)
     )
+    if chosen is None and in_bucket and run != "latest":
+        # Status keeps only the last runs; the bucket's manifest is the source of truth, and the
+        # restore reads it (the run's only collection).
+        return BackupSnapshot(url=backup_run_ref(name, run, ""), in_bucket=True)
     if chosen is None or chosen.get("phase") != "Succeeded":
         return BackupSnapshot(problem=f"source.backup: BackupSchedule {name} has no succeeded run {run!r}")
-    entries = chosen.get("collections") or []
+    entries = [e for e in chosen.get("collections") or [] if not e.get("error")]
     entry = next((e for e in entries if active is not None and e.get("collection") == active), None)
     if entry is None and len(entries) == 1:
         entry = entries[0]
@@ -187,10 +219,16 @@ def backup_snapshot(
             problem=f"source.backup: run {chosen.get('name')} holds {len(entries)} collections and none is"
             f" the one behind the alias ({active or 'none'})"
         )
+    if in_bucket:
+        if not entry.get("key") or not entry.get("name"):
+            return BackupSnapshot(
+                problem=f"source.backup: run {chosen.get('name')} stored no object for {entry.get('name')}"
+            )
+        ref = backup_run_ref(name, str(chosen["name"]), str(entry["name"]))
+        return BackupSnapshot(url=ref, checksum=entry.get("sha256"), in_bucket=True)
     if not entry.get("snapshot") or not entry.get("collection"):
         return BackupSnapshot(
             problem=f"source.backup: run {chosen.get('name')} keeps no snapshot on the Qdrant node"
-            " (a backup in a bucket cannot be a source yet)"
         )
     url = f"{qdrant_url.rstrip('/')}/collections/{entry['collection']}/snapshots/{entry['snapshot']}"
     return BackupSnapshot(url=url, checksum=entry.get("sha256"))

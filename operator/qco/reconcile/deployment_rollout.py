@@ -27,12 +27,14 @@ from qco.plan.deployment import (
     backup_snapshot,
     bulk_fill,
     child_manifest,
+    parse_backup_run,
     restored_indexing_threshold,
 )
 from qco.plan.ownership import parse_owner_stamp
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
 from qco.reconcile.deployment_fill import Filler
+from qco.reconcile.deployment_handoff import ABORTED_PREFIX, await_rollout
 from qco.reconcile.deployment_state import DeploymentState
 from qco.reconcile.machinery import Logger, post_event
 from qco.reconcile.outcome import PassOutcome, progressing_outcome, ready_outcome, stalled_outcome
@@ -73,12 +75,15 @@ class Rollout:
             if phase == "Failed":
                 failed_at = self.record.failed_generation
                 if failed_at is None or failed_at == self.snapshot.generation:
-                    return stalled_outcome("ValidationFailed", self._failed())
+                    aborted = (self.record.message or "").startswith(ABORTED_PREFIX)
+                    return stalled_outcome(
+                        "RolloutAborted" if aborted else "ValidationFailed", self._failed()
+                    )
                 # The spec changed (e.g. its validation): the filled revision is validated again.
                 self._update(phase="Validating", message=None, failed_generation=None)
                 continue
             if phase in ("Active", "Inactive"):
-                return await self._switch(target, rollback=True)
+                return await await_rollout(self, target) or await self._switch(target, rollback=True)
             steps: dict[str, Step] = {
                 "Pending": self._pending,
                 "Creating": self._creating,
@@ -87,6 +92,7 @@ class Rollout:
                 "Indexing": self._indexing,
                 "Validating": self._validating,
                 "Switching": self._switching,
+                "AwaitingRollout": self._switching,
             }
             step = steps.get(phase)
             if step is None:
@@ -108,7 +114,13 @@ class Rollout:
             )
             if found.problem is not None:
                 return stalled_outcome("SourceNotFound", found.problem)
-            self._update(source_snapshot=found.url, source_checksum=found.checksum)
+            if found.in_bucket:
+                # Restored straight into the revision by its child: no staging collection, no fill.
+                self._update(
+                    source_snapshot=found.url, source_checksum=found.checksum, source_collection=None
+                )
+            else:
+                self._update(source_snapshot=found.url, source_checksum=found.checksum)
         if self.record.source == "currentRevision" and not self.record.source_collection:
             return stalled_outcome(
                 "SourceNotFound", "source.currentRevision: no revision serves the alias yet"
@@ -117,7 +129,8 @@ class Rollout:
         return None
 
     async def _creating(self, _: str | None) -> PassOutcome | None:
-        if self.record.source_snapshot is not None:
+        restored = parse_backup_run(self.record.source_snapshot) is not None
+        if self.record.source_snapshot is not None and not restored:
             await self.filler.recover_snapshot_source(self.record)
         child = await self._child()
         if child is None:
@@ -144,6 +157,8 @@ class Rollout:
             return waiting
         if self.record.source == "empty":
             self._set_phase("Switching")
+        elif restored:
+            self._set_phase("Indexing")  # the child restored every point of the backup
         else:
             self._set_phase("Filling")
         return None
@@ -201,7 +216,7 @@ class Rollout:
         return None
 
     async def _switching(self, target: str | None) -> PassOutcome | None:
-        return await self._switch(target, rollback=False)
+        return await await_rollout(self, target) or await self._switch(target, rollback=False)
 
     # -- the switch ----------------------------------------------------------------------------
 
