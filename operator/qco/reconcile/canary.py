@@ -209,7 +209,9 @@ def _canary_source(spec: CanaryRolloutSpec, deployments: list[dict[str, Any]]) -
     revisions = (found.get("status") or {}).get("revisions") or []
     source = canary_from_revision(name, revisions, spec.canary_from.revision)
     phase = next((r.get("phase") for r in revisions if r.get("collection") == source.collection), None)
-    if source.collection is not None and phase not in READY_REVISION_PHASES:
+    # The newest revision only once it waits for a rollout: an active one is no canary.
+    ready = READY_REVISION_PHASES if spec.canary_from.revision is not None else {"AwaitingRollout"}
+    if source.collection is not None and phase not in ready:
         return CanarySource(None, f"CollectionDeployment {name}'s revision {source.collection} is {phase}")
     return source
 

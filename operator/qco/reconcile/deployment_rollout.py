@@ -34,6 +34,7 @@ from qco.plan.ownership import parse_owner_stamp
 from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
 from qco.reconcile.deployment_fill import Filler
+from qco.reconcile.deployment_handoff import ABORTED_PREFIX, await_rollout
 from qco.reconcile.deployment_state import DeploymentState
 from qco.reconcile.machinery import Logger, post_event
 from qco.reconcile.outcome import PassOutcome, progressing_outcome, ready_outcome, stalled_outcome
@@ -74,12 +75,15 @@ class Rollout:
             if phase == "Failed":
                 failed_at = self.record.failed_generation
                 if failed_at is None or failed_at == self.snapshot.generation:
-                    return stalled_outcome("ValidationFailed", self._failed())
+                    aborted = (self.record.message or "").startswith(ABORTED_PREFIX)
+                    return stalled_outcome(
+                        "RolloutAborted" if aborted else "ValidationFailed", self._failed()
+                    )
                 # The spec changed (e.g. its validation): the filled revision is validated again.
                 self._update(phase="Validating", message=None, failed_generation=None)
                 continue
             if phase in ("Active", "Inactive"):
-                return await self._switch(target, rollback=True)
+                return await await_rollout(self, target) or await self._switch(target, rollback=True)
             steps: dict[str, Step] = {
                 "Pending": self._pending,
                 "Creating": self._creating,
@@ -88,6 +92,7 @@ class Rollout:
                 "Indexing": self._indexing,
                 "Validating": self._validating,
                 "Switching": self._switching,
+                "AwaitingRollout": self._switching,
             }
             step = steps.get(phase)
             if step is None:
@@ -211,7 +216,7 @@ class Rollout:
         return None
 
     async def _switching(self, target: str | None) -> PassOutcome | None:
-        return await self._switch(target, rollback=False)
+        return await await_rollout(self, target) or await self._switch(target, rollback=False)
 
     # -- the switch ----------------------------------------------------------------------------
 
