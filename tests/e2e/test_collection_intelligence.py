@@ -1,7 +1,8 @@
 """QdrantCollection intelligence on `qco sandbox`: each preset yields its documented live config
 (read back with qdrant-client); health breaches flip `Healthy` and the metric; search tuning on
 20k real-engine points reports recall rising with ef and a recommendation that meets the target by
-the test's own exact computation."""
+the test's own exact computation; on a binary-quantized collection, the cheapest rescore/oversampling
+variant meeting the target, met again by that computation."""
 
 from __future__ import annotations
 
@@ -199,3 +200,84 @@ def test_search_tuning_recall_rises_with_ef_and_meets_the_target(sandbox: Sandbo
         abs(float(np.mean(found_recalls)) - next(r["recall"] for r in result["results"] if r["ef"] == ef))
         < 0.05
     )
+
+
+Q_POINTS, Q_DIM, Q_TARGET = 3000, 32, 0.9
+
+
+def test_search_tuning_with_quantization_recommends_rescore_and_oversampling(
+    sandbox: Sandbox, unique: str
+) -> None:
+    name = f"tuning-q-{unique}"
+    # Binary quantization: without rescoring the top-k by hamming distance misses most true
+    # neighbours within a cluster; rescoring enough oversampled candidates with the originals finds them.
+    spec: dict[str, Any] = {
+        "vectors": {"": {"size": Q_DIM, "distance": "Cosine"}},
+        "quantization": {"binary": {"alwaysRam": True}},
+        "optimizers": {"indexingThreshold": 100, "defaultSegmentNumber": 1},  # KB: 3000x32 floats index
+        "driftInterval": "1h",
+    }
+    sandbox.apply(collection_manifest(name, spec))
+    sandbox.wait_ready(name)
+    client = sandbox.qdrant()
+    rng = np.random.default_rng(5)  # 60 clusters of 50: a point's neighbours are in its cluster
+    centers = rng.standard_normal((60, Q_DIM))
+    data = (np.repeat(centers, Q_POINTS // 60, axis=0) + 0.5 * rng.standard_normal((Q_POINTS, Q_DIM))).astype(
+        np.float32
+    )
+    client.upsert(name, models.Batch(ids=list(range(Q_POINTS)), vectors=data.tolist()), wait=True)
+    wait_until(
+        lambda: client.get_collection(name),
+        lambda i: (
+            i.status == models.CollectionStatus.GREEN and (i.indexed_vectors_count or 0) >= Q_POINTS // 2
+        ),
+        timeout=240,
+        what="HNSW and quantized vectors built",
+    )
+    tuning = {
+        "targetRecall": Q_TARGET,
+        "sampleSize": SAMPLE,
+        "limit": LIMIT,
+        "efCandidates": [128],
+        "oversamplingCandidates": [1, 4, 16],
+    }
+    sandbox.apply(collection_manifest(name, {**spec, "searchTuning": tuning}))
+    obj = sandbox.wait_for(name, lambda o: "searchTuning" in o.get("status", {}), timeout=240)
+    result = obj["status"]["searchTuning"]
+    rows = {(r["ef"], r.get("rescore"), r.get("oversampling")): r["recall"] for r in result["results"]}
+    assert set(rows) == {
+        (128, None, None),
+        (128, False, None),
+        (128, True, 1.0),
+        (128, True, 4.0),
+        (128, True, 16.0),
+    }
+    assert rows[(128, False, None)] < rows[(128, True, 16.0)], rows  # the params reach the engine
+    chosen = result["recommendedQuantization"]
+    assert chosen["targetMet"] is True and chosen["rescore"] is True, rows
+    # cheapest meeting the target: no smaller oversampling (nor rescore off) met it
+    assert all(
+        v < Q_TARGET
+        for (_, rescore, o), v in rows.items()
+        if rescore is False or (o or 99) < chosen["oversampling"]
+    )
+
+    # The test's own exact top-k (numpy, cosine) with the recommended params, same sampled points
+    sample_ids = [int(p.id) for p in client.scroll(name, limit=SAMPLE)[0]]
+    normed = data / np.linalg.norm(data, axis=1, keepdims=True)
+    params = models.SearchParams(
+        hnsw_ef=chosen["ef"],
+        quantization=models.QuantizationSearchParams(rescore=True, oversampling=chosen["oversampling"]),
+    )
+    found = []
+    for qid in sample_ids:
+        scores = normed @ normed[qid]
+        scores[qid] = -np.inf
+        truth = set(np.argsort(-scores)[:LIMIT].tolist())
+        hits = client.query_points(
+            name, query=data[qid].tolist(), limit=LIMIT + 1, search_params=params
+        ).points
+        got = [int(h.id) for h in hits if int(h.id) != qid][:LIMIT]
+        found.append(len(truth & set(got)) / LIMIT)
+    assert float(np.mean(found)) >= Q_TARGET
+    assert abs(float(np.mean(found)) - chosen["recall"]) < 0.05
