@@ -100,7 +100,15 @@ async def reconcile_backup_schedule(
             f"{plan.name}: {record.get('message')}",
         )
         log.info("backup run %s/%s: %s", identity.namespace, plan.name, record["phase"])
-    await _patch(ctx, snapshot, {"active": None, "runs": runs[:MAX_STATUS_RUNS]})
+    if decision.start:
+        # The finished runs and what they answered (backup-now token, slot) go together, so a
+        # restart right after cannot run the same backup-now or slot again.
+        done: dict[str, Any] = {"active": None, "runs": runs[:MAX_STATUS_RUNS]}
+        if inputs.backup_now:
+            done["backupNow"] = token
+        if decision.last_schedule_time is not None:
+            done["lastScheduleTime"] = rfc3339(decision.last_schedule_time)
+        await _patch(ctx, snapshot, done)
     deleted: list[str] = []
     if store is not None and spec.destination.s3 is not None:
         deleted = await apply_retention(store, spec, identity.name, schedule, now)
