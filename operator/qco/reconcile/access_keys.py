@@ -7,6 +7,7 @@ reference, so Kubernetes deletes them with it). Tokens never reach logs, Events 
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -127,7 +128,9 @@ def mint_token(mint: Mint, signing_key: str) -> str:
     with warnings.catch_warnings():
         # Qdrant's API key is what it is; a short one weakens tokens (docs/access-keys.md says so).
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-        return jwt.encode(mint.claims(), signing_key, algorithm="HS256")
+        # A random jti: HS256 is deterministic, so a rotation within the same second as the last
+        # mint (same exp, same claims) would otherwise hand out the very same token again.
+        return jwt.encode({**mint.claims(), "jti": uuid.uuid4().hex}, signing_key, algorithm="HS256")
 
 
 def _secret_body(
