@@ -184,3 +184,26 @@ async def test_an_unlabelled_credentials_secret_stalls_with_the_fix(s3: S3Server
         ConnectionProblem, match=r"destination\.s3 credentials: Secret team/s3 is not labelled"
     ):
         await one_pass(h, obj, datetime.now(UTC))
+
+
+async def test_the_patch_that_answers_backup_now_carries_the_ready_that_run_implies(
+    s3: S3Server, qdrant_server: Any
+) -> None:
+    # A reader who sees `backupNow` answered must not see the Ready of the run before (CI caught
+    # `Ready: True BackupSucceeded` beside a Failed run: conditions came only with the final report).
+    h = setup(s3, qdrant_server.url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    qdrant_server.admin.add_fault(r"/snapshots$", "error", method="POST", status=503, calls=1)
+    earlier = {
+        "conditions": [
+            {"type": "Ready", "status": "True", "reason": "BackupSucceeded", "message": "run x succeeded"}
+        ]
+    }
+    obj = schedule_body(s3, earlier)
+    obj["metadata"]["annotations"] = {"qco.dev/backup-now": "1"}
+    await one_pass(h, obj, now)
+    [answer] = [patch for _, _, patch in h.kube.status_patches if patch.get("backupNow") == "1"]
+    assert answer["active"] is None
+    assert answer["runs"][0]["phase"] == "Failed"
+    ready = next(c for c in answer["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "BackupFailed")

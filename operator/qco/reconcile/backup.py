@@ -22,6 +22,7 @@ from qco.plan.backup_schedule import FailedRun, Schedule, ScheduleInputs, decide
 from qco.reconcile.backup_retention import apply_retention
 from qco.reconcile.backup_run import RunContext, execute_run, rfc3339
 from qco.reconcile.backup_targets import open_bucket, resolve_targets, run_prefix
+from qco.reconcile.conditions import now_rfc3339
 from qco.reconcile.context import Context
 from qco.reconcile.machinery import (
     PAUSED_ANNOTATION,
@@ -32,6 +33,8 @@ from qco.reconcile.machinery import (
 )
 from qco.reconcile.outcome import PassOutcome, ready_outcome, stalled_outcome, waiting_outcome
 from qco.reconcile.snapshot import PassSnapshot
+from qco.reconcile.status_patch import status_merge_patch
+from qco.reconcile.status_report import build_status
 from qco.settings import OperatorSettings
 
 #: The loop looks at least this often, so a clock jump never delays a run by more than this.
@@ -101,14 +104,16 @@ async def reconcile_backup_schedule(
         )
         log.info("backup run %s/%s: %s", identity.namespace, plan.name, record["phase"])
     if decision.start:
-        # The finished runs and what they answered (backup-now token, slot) go together, so a
-        # restart right after cannot run the same backup-now or slot again.
-        done: dict[str, Any] = {"active": None, "runs": runs[:MAX_STATUS_RUNS]}
-        if inputs.backup_now:
-            done["backupNow"] = token
-        if decision.last_schedule_time is not None:
-            done["lastScheduleTime"] = rfc3339(decision.last_schedule_time)
-        await _patch(ctx, snapshot, done)
+        # The finished runs, what they answered (backup-now token, slot) and the conditions they
+        # imply go together: a restart right after cannot run the same backup-now or slot again,
+        # and a reader who sees the token answered sees Ready for that run, not the one before.
+        fields = _fields(
+            decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now
+        )
+        ran = build_status(
+            snapshot.status, _outcome(spec, paused, runs, fields), snapshot.generation, now_rfc3339()
+        )
+        await _patch(ctx, snapshot, {**(status_merge_patch(snapshot.status, ran) or {}), "active": None})
     deleted: list[str] = []
     if store is not None and spec.destination.s3 is not None:
         deleted = await apply_retention(store, spec, identity.name, schedule, now)
