@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.e2e.conftest import ROOT
-from tests.e2e.waits import count, metrics_base, scrape
+from tests.e2e.waits import count, metrics_base, scrape, wait_until
 from tests.plugins.kube_emulator import KubeEmulatorHandle
 from tests.plugins.qdrant_server import QdrantServerProcess
 
@@ -44,12 +44,40 @@ def _start_operator(
         "QCO_METRICS_PORT": "0",
         "QCO_METRICS_HOST": "127.0.0.1",
         "QCO_HEALTH_PORT": "0",  # two replicas on one host: no fixed liveness port to fight over
-        "QCO_LOG_LEVEL": "DEBUG",
+        "QCO_LOG_LEVEL": "DEBUG",  # kopf's keep-alive and watch-stream pause/resume lines
+        "POD_ID": log.stem,  # kopf's peer identity, as the chart sets it: ties a peer to its log
     }
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "qco", "run"], stderr=out, stdout=out, env=env, cwd=ROOT
         )
+
+
+def _peering_state(kube: KubeEmulatorHandle, logs: list[Path]) -> tuple[dict[str, int], dict[str, bool]]:
+    """Each peer's priority in the peering object, and whether each replica's collection watch runs."""
+    peering = json.loads(kube.kubectl("get", "clusterkopfpeering", "qco", "-o", "json").stdout)
+    priorities = {peer: int(info["priority"]) for peer, info in (peering.get("status") or {}).items()}
+    return priorities, {log.stem: _watching(log) for log in logs}
+
+
+def _watching(log: Path) -> bool:
+    """Whether the replica's QdrantCollection watch-stream runs: kopf logs each pause and resume."""
+    watching = False
+    for line in log.read_text().splitlines():
+        if "Resuming the watch-stream for qdrantcollections" in line:
+            watching = True
+        elif "Pausing the watch-stream for qdrantcollections" in line:
+            watching = False
+    return watching
+
+
+def _one_runs(state: tuple[dict[str, int], dict[str, bool]]) -> bool:
+    """Both peers are known and only the one with the highest priority watches collections."""
+    priorities, watching = state
+    if set(priorities) != set(watching):
+        return False
+    highest = max(priorities, key=lambda peer: priorities[peer])
+    return all(running == (peer == highest) for peer, running in watching.items())
 
 
 def _reconciles(log: Path) -> float:
@@ -65,14 +93,13 @@ def test_two_replicas_one_reconciles(
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     operators = [_start_operator(kube_emulator, qdrant_server, log) for log in logs]
     try:
-        # A replica that meets a higher-priority peer at start stays paused silently; one that
-        # sees a peer arrive logs the pause. Either way, wait until both keep-alives are written
-        # (a DEBUG line), then give the watch events a moment to reach both.
-        deadline = time.monotonic() + 60
-        while not all("Keep-alive in 'qco'" in log.read_text() for log in logs):
-            assert time.monotonic() < deadline, "\n".join(log.read_text() for log in logs)
-            time.sleep(0.3)
-        time.sleep(1)
+        # Both replicas start paused (peering is mandatory); wait until both keep-alives are in the
+        # peering object and each replica has acted on the other's: only the highest priority runs.
+        wait_until(
+            lambda: _peering_state(kube_emulator, logs),
+            _one_runs,
+            what="both peers in the peering object and only the highest-priority one watching",
+        )
         kube_emulator.kubectl("apply", "-f", "-", input=COLLECTION)
         kube_emulator.kubectl("wait", "--for=condition=Ready", "qc/ha", "--timeout=60s")
         counts = sorted(_reconciles(log) for log in logs)
