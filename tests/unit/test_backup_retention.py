@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qco.plan.backup_retention import RetentionPolicy, RunRecord, select_retention
+from qco.plan.backup_retention import (
+    NodeSnapshot,
+    RetentionPolicy,
+    RunRecord,
+    node_snapshots,
+    select_retention,
+    status_records,
+    status_window,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -142,3 +150,49 @@ def test_every_policy_combination_keeps_the_newest_success() -> None:
     ):
         policy = RetentionPolicy(last, day, week, month, age)
         assert "r000" in select_retention(runs, policy, NOW, UTC_ZONE).keep, policy
+
+
+def status_run(name: str, snapshot: str | None, phase: str = "Succeeded") -> dict[str, object]:
+    entry = {"name": "docs", "collection": "docs_v2"} | ({"snapshot": snapshot} if snapshot else {})
+    return {"name": name, "scheduledTime": "2026-11-29T03:00:00Z", "phase": phase, "collections": [entry]}
+
+
+def test_status_runs_as_records_and_their_node_snapshots() -> None:
+    run = status_run("n-1", "docs_v2-1.snapshot")
+    run["collections"].append({"name": "other", "error": "boom"})  # type: ignore[attr-defined]
+    assert status_records([run]) == [RunRecord("n-1", datetime(2026, 11, 29, 3, 0, tzinfo=UTC), "Succeeded")]
+    assert node_snapshots(run) == [NodeSnapshot("docs", "docs_v2", "docs_v2-1.snapshot")]
+    assert node_snapshots(status_run("n-2", None, "Failed")) == []
+
+
+# Twenty runs newest first; odd ones took a snapshot, even ones failed before taking any.
+TWENTY = [status_run(f"r{i:02d}", f"s{i}" if i % 2 else None) for i in range(20)]
+WINDOW_TABLE = [
+    ("bucket: the newest 10", TWENTY, False, [f"r{i:02d}" for i in range(10)], []),
+    (
+        "node: the newest 10, then older runs holding snapshots up to 15",
+        TWENTY,
+        True,
+        [f"r{i:02d}" for i in (*range(10), 11, 13, 15, 17, 19)],
+        [],
+    ),
+    (
+        "node: runs holding snapshots beyond 15 are reported untracked",
+        [status_run(f"r{i:02d}", f"s{i}") for i in range(17)],
+        True,
+        [f"r{i:02d}" for i in range(15)],
+        ["r15", "r16"],
+    ),
+    ("fewer than the limit: all", TWENTY[:3], True, ["r00", "r01", "r02"], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "runs", "on_node", "listed", "untracked"), WINDOW_TABLE, ids=[c[0] for c in WINDOW_TABLE]
+)
+def test_status_window(
+    case: str, runs: list[dict[str, object]], on_node: bool, listed: list[str], untracked: list[str]
+) -> None:
+    shown, dropped = status_window(runs, 10, 15, on_node)
+    assert [r["name"] for r in shown] == listed
+    assert [r["name"] for r in dropped] == untracked

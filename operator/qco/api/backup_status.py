@@ -13,6 +13,9 @@ from qco.api.common import Condition, QcoModel
 RunPhase = Literal["Running", "Uploading", "Verifying", "Succeeded", "Failed", "PartiallyFailed"]
 #: Runs kept in status (older ones live on in the bucket's manifests).
 MAX_STATUS_RUNS = 10
+#: The schema's bound: with destination.qdrant, older runs still holding node snapshots stay
+#: listed beyond MAX_STATUS_RUNS up to this (status is the only record of them).
+MAX_LISTED_RUNS = MAX_STATUS_RUNS + 5
 
 
 class BackupRunCollection(QcoModel):
@@ -64,5 +67,5 @@ class BackupScheduleStatus(QcoModel):
     active: list[str] | None = Field(default=None, description="Runs in progress.")
     backup_now: str | None = Field(default=None, description="The last qco.dev/backup-now value acted on.")
     runs: list[BackupRun] | None = Field(
-        default=None, max_length=MAX_STATUS_RUNS + 5, description="The latest runs, newest first."
+        default=None, max_length=MAX_LISTED_RUNS, description="The latest runs, newest first."
     )

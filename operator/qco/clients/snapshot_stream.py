@@ -24,7 +24,15 @@ LONG_CALL_SECONDS = 3600.0
 
 
 class SnapshotError(Exception):
-    """A snapshot call failed; the message says which and why (Qdrant's text, never the key)."""
+    """A snapshot call failed; the message says which and why (Qdrant's text, never the key).
+
+    `status` is Qdrant's HTTP status when it answered (None when it was unreachable), so a caller
+    can tell "already gone" (404) from a failure.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,10 @@ class SnapshotClient:
         except httpx.HTTPError as exc:
             raise SnapshotError(f"{what}: Qdrant is unreachable: {type(exc).__name__} {exc}") from None
         if response.status_code >= 400:
-            raise SnapshotError(f"{what}: Qdrant answered {response.status_code}: {_error_text(response)}")
+            raise SnapshotError(
+                f"{what}: Qdrant answered {response.status_code}: {_error_text(response)}",
+                response.status_code,
+            )
         return response.json().get("result")
 
     async def create(self, collection: str) -> SnapshotInfo:

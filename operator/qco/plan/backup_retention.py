@@ -2,14 +2,17 @@
 keepWeekly, keepMonthly) and maxAge over successful runs, never the newest successful run
 whatever the settings, and failed runs kept (bounded) for inspection.
 
-Pure: runs, policy, clock and time zone in; the names to delete out.
+Pure: runs, policy, clock and time zone in; the names to delete out. The same selection serves
+both destinations: over the bucket's manifests (destination.s3) and over status.runs
+(destination.qdrant, whose node keeps no manifest), with the helpers at the end for the latter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SUCCEEDED = "Succeeded"
@@ -113,3 +116,56 @@ def _bucketed(
         if len(seen) >= count:
             break
     mark(chosen, why)
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """A snapshot a destination.qdrant run left on the node, as its status entry records it."""
+
+    name: str  # the QdrantCollection
+    collection: str  # the collection in Qdrant when the run took it
+    snapshot: str
+
+
+def status_records(runs: Iterable[Mapping[str, Any]]) -> list[RunRecord]:
+    """status.runs as retention sees them (a run's time is its slot, or its backup-now request)."""
+    return [
+        RunRecord(
+            str(run["name"]),
+            datetime.fromisoformat(str(run["scheduledTime"]).replace("Z", "+00:00")),
+            str(run.get("phase")),
+        )
+        for run in runs
+    ]
+
+
+def node_snapshots(run: Mapping[str, Any]) -> list[NodeSnapshot]:
+    """The snapshots a destination.qdrant run recorded (one per collection that got that far)."""
+    return [
+        NodeSnapshot(
+            str(entry["name"]), str(entry.get("collection") or entry["name"]), str(entry["snapshot"])
+        )
+        for entry in run.get("collections") or []
+        if entry.get("snapshot")
+    ]
+
+
+def status_window(
+    runs: Sequence[Mapping[str, Any]], limit: int, cap: int, on_node: bool
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The runs status lists (newest first) and the runs it drops that still hold node snapshots.
+
+    The newest `limit`; with destination.qdrant (`on_node`) also older runs still holding
+    snapshots on the node, up to `cap` in all: status is the only record of them, and a run it
+    forgets is never deleted by retention (the second list, for a warning).
+    """
+    listed = list(runs[:limit])
+    untracked: list[Mapping[str, Any]] = []
+    for run in runs[limit:]:
+        if not on_node or not node_snapshots(run):
+            continue
+        if len(listed) < cap:
+            listed.append(run)
+        else:
+            untracked.append(run)
+    return listed, untracked

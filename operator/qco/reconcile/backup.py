@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from qco.api.backup import BACKUP_NOW_ANNOTATION, BACKUP_SCHEDULE, BackupScheduleSpec
-from qco.api.backup_status import MAX_STATUS_RUNS
+from qco.api.backup_status import MAX_LISTED_RUNS, MAX_STATUS_RUNS
 from qco.api.common import GROUP, VERSION
 from qco.clients.s3 import S3Error, S3Store
+from qco.plan.backup_retention import node_snapshots, status_window
 from qco.plan.backup_schedule import FailedRun, Schedule, ScheduleInputs, decide
-from qco.reconcile.backup_retention import apply_retention
+from qco.reconcile.backup_retention import apply_node_retention, apply_retention
 from qco.reconcile.backup_run import RunContext, execute_run, rfc3339
 from qco.reconcile.backup_targets import open_bucket, resolve_targets, run_prefix
 from qco.reconcile.conditions import now_rfc3339
@@ -86,7 +87,7 @@ async def reconcile_backup_schedule(
         )
     for plan in decision.start:
         targets = await resolve_targets(ctx, identity.namespace, spec)
-        progress = _progress(ctx, snapshot, runs)
+        progress = _progress(ctx, snapshot, spec, runs)
         run = RunContext(identity.name, spec, store, targets, progress)
         try:
             record = await execute_run(run, plan, now)
@@ -103,12 +104,19 @@ async def reconcile_backup_schedule(
             f"{plan.name}: {record.get('message')}",
         )
         log.info("backup run %s/%s: %s", identity.namespace, plan.name, record["phase"])
+    if spec.destination.qdrant is not None:
+        # Before any status write of this pass: a snapshot is deleted before status forgets its run.
+        runs = await _expire_on_node(ctx, snapshot, spec, schedule, runs, now)
     if decision.start:
         # The finished runs, what they answered (backup-now token, slot) and the conditions they
         # imply go together: a restart right after cannot run the same backup-now or slot again,
         # and a reader who sees the token answered sees Ready for that run, not the one before.
         fields = _fields(
-            decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now
+            decision.last_schedule_time,
+            decision.next_schedule_time,
+            _listed(spec, runs),
+            token,
+            inputs.backup_now,
         )
         ran = build_status(
             snapshot.status, _outcome(spec, paused, runs, fields), snapshot.generation, now_rfc3339()
@@ -121,7 +129,10 @@ async def reconcile_backup_schedule(
         for name in deleted:
             post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
     _gauges(ctx, identity.namespace, identity.name, schedule, now, paused or spec.suspend, runs)
-    fields = _fields(decision.last_schedule_time, decision.next_schedule_time, runs, token, inputs.backup_now)
+    listed = _listed(spec, runs, report=lambda run: _untracked(ctx, snapshot, run))
+    fields = _fields(
+        decision.last_schedule_time, decision.next_schedule_time, listed, token, inputs.backup_now
+    )
     outcome = _outcome(spec, paused, runs, fields)
     wake = decision.wake_at
     # Measured from the pass's clock, less what the pass itself took.
@@ -170,14 +181,59 @@ async def _close_interrupted(
         post_event(ctx, snapshot.object_ref(), "Warning", "BackupInterrupted", f"{name} was interrupted")
 
 
-def _progress(ctx: Context, snapshot: PassSnapshot, runs: list[dict[str, Any]]) -> Any:
+def _progress(
+    ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, runs: list[dict[str, Any]]
+) -> Any:
     async def report(record: dict[str, Any]) -> None:
         others = [r for r in runs if r.get("name") != record["name"]]
         await _patch(
-            ctx, snapshot, {"active": [record["name"]], "runs": [dict(record), *others][:MAX_STATUS_RUNS]}
+            ctx, snapshot, {"active": [record["name"]], "runs": _listed(spec, [dict(record), *others])}
         )
 
     return report
+
+
+def _listed(
+    spec: BackupScheduleSpec,
+    runs: list[dict[str, Any]],
+    report: Callable[[Mapping[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The runs status lists: the newest MAX_STATUS_RUNS, plus (destination.qdrant) older runs
+    whose snapshots are still on the node, which status alone records; `report` hears of each run
+    with snapshots that no longer fits (retention can no longer delete those)."""
+    on_node = spec.destination.qdrant is not None
+    listed, untracked = status_window(runs, MAX_STATUS_RUNS, MAX_LISTED_RUNS, on_node)
+    if report is not None:
+        for run in untracked:
+            report(run)
+    return [dict(run) for run in listed]
+
+
+async def _expire_on_node(
+    ctx: Context,
+    snapshot: PassSnapshot,
+    spec: BackupScheduleSpec,
+    schedule: Schedule,
+    runs: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """destination.qdrant retention: runs whose snapshots are gone from the node leave status; a
+    run whose deletion failed stays listed and is retried by the next pass."""
+    done = await apply_node_retention(ctx, snapshot.identity.namespace, spec, schedule, runs, now)
+    for name in done.deleted:
+        post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
+    for name, why in done.kept.items():
+        message = f"{name} stays listed, its snapshots are retried next pass: {why}"
+        post_event(ctx, snapshot.object_ref(), "Warning", "BackupExpireFailed", message[:1000])
+    return [r for r in runs if r.get("name") not in done.deleted]
+
+
+def _untracked(ctx: Context, snapshot: PassSnapshot, run: Mapping[str, Any]) -> None:
+    held = ", ".join(f"{s.collection}/{s.snapshot}" for s in node_snapshots(run))
+    message = (
+        f"{run['name']} no longer fits in status ({MAX_LISTED_RUNS} runs): retention will not delete {held}"
+    )
+    post_event(ctx, snapshot.object_ref(), "Warning", "BackupUntracked", message[:1000])
 
 
 async def _patch(ctx: Context, snapshot: PassSnapshot, status: dict[str, Any]) -> None:
@@ -202,7 +258,7 @@ def _fields(
         out: dict[str, Any] = {
             "nextScheduleTime": rfc3339(next_schedule) if next_schedule else None,
             "active": None,
-            "runs": runs[:MAX_STATUS_RUNS] or None,
+            "runs": runs or None,  # already bounded by _listed
             "lastSuccessfulTime": (success or {}).get("completionTime") or current.get("lastSuccessfulTime"),
         }
         if last_schedule is not None:

@@ -49,6 +49,31 @@ async def resolve_targets(ctx: Context, namespace: str, spec: BackupScheduleSpec
     return targets
 
 
+async def node_targets(
+    ctx: Context, namespace: str, spec: BackupScheduleSpec, names: list[str]
+) -> dict[str, Target]:
+    """Where earlier runs' snapshots of these QdrantCollections live (destination.qdrant retention),
+    whether or not the schedule still selects them: the schedule's connection, else the
+    QdrantCollection's own. A QdrantCollection that is gone, without a schedule connection, leaves
+    its Qdrant unknown (an error, never a guess: a wrong node would answer 404 for a snapshot that
+    still exists elsewhere)."""
+    items = await ctx.kube.list_custom_objects(GROUP, VERSION, QDRANT_COLLECTION.plural, [namespace])
+    by_name = {str(item["metadata"]["name"]): item for item in items}
+    targets: dict[str, Target] = {}
+    for name in names:
+        item = by_name.get(name)
+        if item is not None:
+            targets[name] = await _target(ctx, namespace, name, item, spec.connection)
+        elif spec.connection is not None:
+            targets[name] = await _target(ctx, namespace, name, {}, spec.connection)
+        else:
+            problem = (
+                f"QdrantCollection {namespace}/{name} not found: which Qdrant holds its snapshots is unknown"
+            )
+            targets[name] = Target(name, name, None, problem)
+    return targets
+
+
 async def _target(
     ctx: Context, namespace: str, name: str, item: dict[str, Any], connection: ConnectionSpec | None
 ) -> Target:
