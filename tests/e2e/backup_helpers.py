@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import yaml
 
 from tests.e2e.conftest import ROOT, Sandbox
+from tests.e2e.waits import status_json, wait_until
 
 EXAMPLES = ROOT / "examples" / "backups"
 
@@ -43,14 +43,14 @@ def wait_schedule(
     sandbox: Sandbox, name: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 90
 ) -> dict[str, Any]:
     """Poll the schedule until `predicate` holds; fail with its last status otherwise."""
-    deadline = time.monotonic() + timeout
-    obj: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        obj = get_schedule(sandbox, name)
-        if predicate(obj):
-            return obj
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; last status of {name}: {json.dumps(obj.get('status'), indent=1)}")
+    return wait_until(
+        lambda: get_schedule(sandbox, name),
+        predicate,
+        timeout,
+        what=f"BackupSchedule {name} to reach the awaited state",
+        describe=status_json,
+        interval=0.3,
+    )
 
 
 def runs(obj: dict[str, Any]) -> list[dict[str, Any]]:

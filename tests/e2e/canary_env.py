@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from qdrant_client import models
 
 from tests.e2e.conftest import ROOT, Sandbox
-from tests.e2e.waits import Samples, metrics_base, scrape
+from tests.e2e.waits import Samples, metrics_base, scrape, status_json, wait_until
 
 DEMO_APP = ROOT / "examples" / "canary" / "demo_app.py"
 SWITCH = ("POST", "/collections/aliases")
@@ -60,14 +59,19 @@ class Operator:
             "QCO_HEALTH_PORT": "0",
         }
         with self.log.open("wb") as out:  # a fresh log per process: the metrics line is its own
-            self.process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-m", "qco", "run"], stdout=out, stderr=out, env=env, cwd=ROOT
             )
-        deadline = time.monotonic() + 60
-        while "Initial authentication has finished" not in self.log.read_text(errors="replace"):
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, self.log.read_text()[-3000:]
-            time.sleep(0.2)
+        self.process = process
+        ready = "Initial authentication has finished"
+        log = wait_until(
+            lambda: self.log.read_text(errors="replace"),
+            lambda text: ready in text or process.poll() is not None,  # an exit fails at once
+            60,
+            what="the operator's initial authentication",
+            describe=lambda text: text[-3000:],
+        )
+        assert ready in log, log[-3000:]
         return self
 
     def kill(self) -> None:
@@ -171,14 +175,14 @@ def wait_rollout(
     sandbox: Sandbox, name: str, done: Callable[[dict[str, Any]], bool], timeout: float = 90
 ) -> dict[str, Any]:
     """Poll until `done(status)`; return the object."""
-    deadline = time.monotonic() + timeout
-    obj: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        obj = rollout(sandbox, name)
-        if done(obj.get("status") or {}):
-            return obj
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; status: {json.dumps(obj.get('status'), indent=1)}")
+    return wait_until(
+        lambda: rollout(sandbox, name),
+        lambda obj: done(obj.get("status") or {}),
+        timeout,
+        what=f"CanaryRollout {name} to reach the awaited state",
+        describe=status_json,
+        interval=0.3,
+    )
 
 
 def routing_json(sandbox: Sandbox, configmap: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import yaml
 from qdrant_client import QdrantClient, models
 
 from tests.e2e.conftest import ROOT, Sandbox
+from tests.e2e.waits import status_json, wait_until
 
 EXAMPLES = ROOT / "examples" / "deployments"
 
@@ -55,14 +56,14 @@ def wait_deployment(
     namespace: str = "default",
 ) -> dict[str, Any]:
     """Poll the deployment until `predicate` holds; fail with its last status otherwise."""
-    deadline = time.monotonic() + timeout
-    obj: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        obj = get_deployment(sandbox, name, namespace)
-        if predicate(obj):
-            return obj
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; last status of {name}: {json.dumps(obj.get('status'), indent=1)}")
+    return wait_until(
+        lambda: get_deployment(sandbox, name, namespace),
+        predicate,
+        timeout,
+        what=f"CollectionDeployment {namespace}/{name} to reach the awaited state",
+        describe=status_json,
+        interval=0.3,
+    )
 
 
 def complete(obj: dict[str, Any]) -> bool:

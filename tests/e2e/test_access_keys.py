@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from tests.e2e.conftest import (
     start_sandbox,
     stop_sandbox,
 )
+from tests.e2e.waits import wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
 
@@ -60,16 +60,17 @@ def data(obj: dict[str, Any]) -> dict[str, str]:
 
 def wait_token(sb: Sandbox, name: str, other_than: str | None = None, timeout: float = 90) -> dict[str, str]:
     """The Secret's data once it holds a token (different from `other_than`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = secret(sb, name)
-        if found is not None and "token" in found.get("data", {}):
-            values = data(found)
-            if values["token"] != other_than:
-                TOKENS.append(values["token"])
-                return values
-        time.sleep(0.3)
-    raise AssertionError(f"Secret {name} got no new token; last: {secret(sb, name)}")
+    found = wait_until(
+        lambda: secret(sb, name),
+        lambda obj: obj is not None and "token" in obj.get("data", {}) and data(obj)["token"] != other_than,
+        timeout,
+        what=f"a new token in Secret {name}",
+        interval=0.3,
+    )
+    assert found is not None
+    values = data(found)
+    TOKENS.append(values["token"])
+    return values
 
 
 def as_token(values: dict[str, str]) -> QdrantClient:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from qdrant_client import models
 from tests.e2e.backup_helpers import example, run_named, wait_schedule
 from tests.e2e.canary_env import Operator, start_operatorless_sandbox
 from tests.e2e.conftest import Sandbox, collection_manifest, stop_sandbox
+from tests.e2e.waits import wait_until
 from tests.plugins.s3_fault_proxy import S3FaultProxy
 from tests.plugins.s3_server import S3Server, start_s3_server
 
@@ -84,10 +84,9 @@ def test_the_operator_killed_mid_upload(world: World, schedule: str) -> None:
     )
     interrupted = run_named(obj, lambda r: True)
     assert interrupted is not None and obj["status"]["active"] == [interrupted["name"]]
-    deadline = time.monotonic() + 30
-    while not s3.open_uploads(BUCKET):  # the multipart upload has started; its part is held
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(  # the multipart upload has started; its part is held
+        lambda: s3.open_uploads(BUCKET), lambda keys: len(keys) > 0, 30, what=f"an open upload in {BUCKET}"
+    )
     world.operator.kill()
     assert s3.open_uploads(BUCKET) == [f"{PREFIX}{interrupted['name']}/docs.snapshot"]
 

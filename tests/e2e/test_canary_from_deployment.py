@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
 
+from tests.e2e.canary_env import rollout
 from tests.e2e.conftest import Sandbox, reason_of
 from tests.e2e.deployments import alias_target, example, points, wait_complete, wait_deployment
+from tests.e2e.waits import status_json, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,21 +32,16 @@ ROLLOUT = {
 }
 
 
-def get_rollout(sandbox: Sandbox) -> dict[str, Any]:
-    out = sandbox.kubectl("get", "canaryrollout", "docs-next", "-n", "default", "-o", "json").stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
 def wait_rollout(sandbox: Sandbox, done: Any, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    obj: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        obj = get_rollout(sandbox)
-        if done(obj):
-            return obj
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; status: {json.dumps(obj.get('status'), indent=1)}")
+    """Poll the rollout until `done(object)`; fail with its last status otherwise."""
+    return wait_until(
+        lambda: rollout(sandbox, "docs-next"),
+        done,
+        timeout,
+        what="CanaryRollout docs-next to reach the awaited state",
+        describe=status_json,
+        interval=0.3,
+    )
 
 
 def test_a_deployment_revision_is_rolled_out_by_a_canary_with_one_switch(sandbox: Sandbox) -> None:

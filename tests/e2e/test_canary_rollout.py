@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from typing import Any
 
 import yaml
 from kubernetes import client as k8s
@@ -16,27 +14,11 @@ from prometheus_client import CollectorRegistry
 from qdrant_client import models
 
 from qco.routing import Router
+from tests.e2e.canary_env import wait_rollout
 from tests.e2e.conftest import ROOT, Sandbox, reason_of
 
 EXAMPLE = ROOT / "examples" / "canary" / "manual-promotion.yaml"
 SWITCH = ("POST", "/collections/aliases")
-
-
-def get_rollout(sandbox: Sandbox, name: str) -> dict[str, Any]:
-    out = sandbox.kubectl("get", "canaryrollout", name, "-n", "default", "-o", "json").stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
-def wait_rollout(sandbox: Sandbox, name: str, done: Any, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    obj: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        obj = get_rollout(sandbox, name)
-        if done(obj.get("status") or {}):
-            return obj
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; status: {json.dumps(obj.get('status'), indent=1)}")
 
 
 def rollout_cli(sandbox: Sandbox, *args: str) -> str:
@@ -84,7 +66,7 @@ def test_manual_rollout_propagates_weights_and_switches_the_alias_once(sandbox: 
     try:
         sandbox.admin.reset_requests()
         sandbox.apply(EXAMPLE.read_text())
-        status = wait_rollout(sandbox, "docs-v2", lambda s: s.get("phase") == "Paused")["status"]
+        status = wait_rollout(sandbox, "docs-v2", lambda s: s.get("phase") == "Paused", 60)["status"]
         assert (status["currentStepIndex"], status["weights"]["canary"], status["stable"]) == (
             1,
             20,
@@ -96,12 +78,12 @@ def test_manual_rollout_propagates_weights_and_switches_the_alias_once(sandbox: 
         assert 1800 <= on_canary <= 2200
         # The app confirmed the generation it applied; the next pass counts it.
         rollout_cli(sandbox, "promote", "docs-v2")
-        status = wait_rollout(sandbox, "docs-v2", lambda s: s.get("currentStepIndex") == 3)["status"]
+        status = wait_rollout(sandbox, "docs-v2", lambda s: s.get("currentStepIndex") == 3, 60)["status"]
         assert status["weights"]["canary"] == 50 and status["phase"] == "Paused"
         assert sandbox.admin.count(*SWITCH) == 0
         out = rollout_cli(sandbox, "promote", "docs-v2")
         assert "promote requested on default/docs-v2" in out
-        final = wait_rollout(sandbox, "docs-v2", lambda s: s.get("phase") == "Succeeded")
+        final = wait_rollout(sandbox, "docs-v2", lambda s: s.get("phase") == "Succeeded", 60)
         assert reason_of(final, "Ready") == "Succeeded"
         assert sandbox.qdrant().get_collection_aliases("docs_v2").aliases[0].alias_name == "docs"
         assert router.wait_for_generation(final["status"]["routingGeneration"], 10)

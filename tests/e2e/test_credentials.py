@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     stop_sandbox,
 )
 from tests.e2e.recorder import Recorder, recording_server
+from tests.e2e.waits import wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
 
@@ -58,10 +59,7 @@ def _secret(name: str, value: str, labelled: bool) -> str:
 
 
 def _wait_for_requests(recorder: Recorder, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not recorder.seen():
-        assert time.monotonic() < deadline, "the operator never called the recorder"
-        time.sleep(0.2)
+    wait_until(recorder.seen, lambda seen: len(seen) > 0, timeout, what="the operator to call the recorder")
 
 
 def test_unlabelled_secret_is_never_sent_and_labelled_one_is(

@@ -4,10 +4,11 @@ own text parser, so tests compare numbers, not substrings) and a generic poll.""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -53,13 +54,28 @@ def count(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def wait_until(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 60, what: str = "") -> T:
-    """Poll `read()` until `done` holds for its result; fail with the last reading otherwise."""
+def wait_until(
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    timeout: float = 60,
+    what: str = "",
+    *,
+    describe: Callable[[T], str] = repr,
+    interval: float = 0.2,
+) -> T:
+    """Poll `read()` every `interval` seconds until `done` holds for its result; fail with the last
+    reading otherwise, shown by `describe` (e.g. only an object's status, not all its metadata)."""
     deadline = time.monotonic() + timeout
     while True:
         reading = read()
         if done(reading):
             return reading
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or 'a condition'}; last reading: {reading!r}")
-        time.sleep(0.2)
+            shown = describe(reading)
+            raise AssertionError(f"timed out waiting for {what or 'a condition'}; last reading: {shown}")
+        time.sleep(interval)
+
+
+def status_json(obj: dict[str, Any]) -> str:
+    """An object's status, indented: what a timeout message shows of a polled object."""
+    return json.dumps(obj.get("status"), indent=1)
