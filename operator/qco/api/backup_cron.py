@@ -51,7 +51,7 @@ class ScheduleExpression:
     every_seconds: int | None = None
 
 
-def parse_schedule(text: str) -> ScheduleExpression:
+def parse_schedule(text: str, min_every: int = MIN_EVERY_SECONDS) -> ScheduleExpression:
     """Parse spec.schedule; ValueError saying what is accepted when it is not a schedule."""
     stripped = text.strip()
     if stripped.startswith("@every"):
@@ -60,8 +60,8 @@ def parse_schedule(text: str) -> ScheduleExpression:
             seconds = parse_long_duration(rest)
         except ValueError as exc:
             raise ValueError(f"@every needs a duration, e.g. '@every 30m': {exc}") from None
-        if seconds < MIN_EVERY_SECONDS:
-            raise ValueError(f"@every must be at least {MIN_EVERY_SECONDS}s (got {rest})")
+        if seconds < min_every:
+            raise ValueError(f"@every must be at least {min_every}s (got {rest})")
         return ScheduleExpression(text, every_seconds=seconds)
     cron = MACROS.get(stripped, stripped)
     if stripped.startswith("@") and stripped not in MACROS:

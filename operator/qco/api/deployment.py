@@ -23,6 +23,7 @@ from qco.api.common import (
     SecretKeyRef,
     ready_condition_column,
 )
+from qco.api.deployment_rotation import RotationSpec
 from qco.api.deployment_status import CollectionDeploymentStatus
 from qco.api.durations import DURATION_PATTERN
 
@@ -201,6 +202,13 @@ class ValidationSpec(QcoModel):
     )
 
 
+#: Said by the CRD and the model alike.
+ROTATION_MESSAGE = (
+    "rotation: every window starts empty, so source must be empty (or omitted) and transform and"
+    " catchUp must be unset"
+)
+
+
 class CollectionDeploymentSpec(QcoModel):
     """Desired state: the collection behind `alias`, as `template` and `source` declare it."""
 
@@ -212,7 +220,19 @@ class CollectionDeploymentSpec(QcoModel):
                     " || (has(self.template.vectors)"
                     " && self.transform.embeddings.vector in self.template.vectors)",
                     "message": "transform.embeddings.vector must name a vector of template.vectors",
-                }
+                },
+                {
+                    "rule": "!has(self.rotation) || ((!has(self.source) || has(self.source.empty))"
+                    " && !has(self.transform) && !has(self.catchUp))",
+                    "message": ROTATION_MESSAGE,
+                    "fieldPath": ".rotation",
+                },
+                {
+                    "rule": "!has(self.rotation) || !has(self.rotation.readAlias)"
+                    " || self.rotation.readAlias != self.alias",
+                    "message": "rotation.readAlias must differ from alias",
+                    "fieldPath": ".rotation.readAlias",
+                },
             ]
         }
     )
@@ -254,9 +274,19 @@ class CollectionDeploymentSpec(QcoModel):
     )
     copy_batch_size: int = Field(default=256, ge=1, le=10000, description="Points per scroll and upsert.")
     copy_concurrency: int = Field(default=4, ge=1, le=64, description="Upserts in flight while copying.")
+    rotation: RotationSpec | None = Field(
+        default=None,
+        description="Time windows: a new collection per schedule slot, the alias on the current one.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CollectionDeploymentSpec:
+        if self.rotation is not None:
+            empty = self.source is None or self.source.empty is not None
+            if not empty or self.transform is not None or self.catch_up is not None:
+                raise ValueError(ROTATION_MESSAGE)
+            if self.rotation.read_alias == self.alias:
+                raise ValueError("rotation.readAlias must differ from alias")
         embeddings = self.transform.embeddings if self.transform else None
         if embeddings is not None and embeddings.vector not in (self.template.vectors or {}):
             raise ValueError(
@@ -280,6 +310,9 @@ COLLECTION_DEPLOYMENT = CrdKind(
         PrinterColumn("Revision", "integer", ".status.activeRevision", "Revision behind the alias."),
         PrinterColumn("Collection", "string", ".status.activeCollection", "Collection behind the alias."),
         PrinterColumn("Progress", "string", ".status.progress.summary", "Points copied / total."),
+        PrinterColumn(
+            "Next Rotation", "date", ".status.nextRotationTime", "Next window (rotation).", priority=1
+        ),
         PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
     ),
 )

@@ -122,6 +122,25 @@ class RollbackRecord(QcoModel):
     time: datetime | None = Field(default=None, description="When the alias moved.")
 
 
+#: Where a window is: created ahead, the current one, behind it, awaiting its backup before deletion.
+WindowPhase = Literal["Creating", "Ahead", "Current", "Past", "AwaitingBackup", "Deleting"]
+#: Its tier: hot (the template), demoting (cold overrides applied, waiting for green) or cold.
+WindowTier = Literal["hot", "demoting", "cold"]
+
+
+class WindowRecord(QcoModel):
+    """One time window of a rotating deployment: a child QdrantCollection like any revision."""
+
+    name: str = Field(description="Its collection in Qdrant.")
+    child: str = Field(description="Its child QdrantCollection.")
+    start: datetime = Field(description="When the window begins.")
+    end: datetime = Field(description="When the next window begins.")
+    tier: WindowTier = Field(default="hot", description="hot, demoting or cold.")
+    phase: WindowPhase = Field(default="Creating", description="Where the window is.")
+    points: int | None = Field(default=None, ge=0, description="Points, as its child last reported.")
+    message: str | None = Field(default=None, description="What it waits for, if anything.")
+
+
 class CollectionDeploymentStatus(QcoModel):
     """Observed state, written by qco only."""
 
@@ -139,3 +158,9 @@ class CollectionDeploymentStatus(QcoModel):
     progress: DeploymentProgress | None = Field(default=None, description="The rollout's copy progress.")
     validation: ValidationReport | None = Field(default=None, description="The last validation.")
     rollback: RollbackRecord | None = Field(default=None, description="An imperative rollback in force.")
+    windows: list[WindowRecord] | None = Field(default=None, description="Time windows (rotation), oldest first.")
+    current_window: str | None = Field(default=None, description="The window the alias serves (rotation).")
+    next_rotation_time: datetime | None = Field(default=None, description="When the next window begins.")
+    missed_windows: list[str] | None = Field(
+        default=None, description="Windows whose whole span passed while qco was away (last late rotation)."
+    )

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qdrant_client.http import models
+
 from qco.api.collection import QDRANT_COLLECTION
 from qco.api.common import API_VERSION
 from qco.api.deployment import CollectionDeploymentSpec
@@ -102,17 +104,25 @@ def child_manifest(
         restore = {"backupSchedule": run[0], "run": run[1]}
         child_spec["restoreFrom"] = {**restore, "collection": run[2]} if run[2] else restore
     child_spec.pop("aliases", None)  # the alias belongs to the deployment (one owner per alias)
+    labels = {
+        DEPLOYMENT_LABEL: owner["name"],
+        REVISION_LABEL: short_hash(record.hash),
+        REVISION_NUMBER_LABEL: str(record.number),
+    }
+    return owned_child(owner, record.child, labels, child_spec)
+
+
+def owned_child(
+    owner: Mapping[str, str], name: str, labels: Mapping[str, str], spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A child QdrantCollection controlled by the deployment `owner` (namespace, name, uid)."""
     return {
         "apiVersion": API_VERSION,
         "kind": QDRANT_COLLECTION.kind,
         "metadata": {
-            "name": record.child,
+            "name": name,
             "namespace": owner["namespace"],
-            "labels": {
-                DEPLOYMENT_LABEL: owner["name"],
-                REVISION_LABEL: short_hash(record.hash),
-                REVISION_NUMBER_LABEL: str(record.number),
-            },
+            "labels": dict(labels),
             "ownerReferences": [
                 {
                     "apiVersion": API_VERSION,
@@ -124,7 +134,7 @@ def child_manifest(
                 }
             ],
         },
-        "spec": child_spec,
+        "spec": dict(spec),
     }
 
 
@@ -288,3 +298,16 @@ def alias_conflict(alias: str, target: str | None, ours: set[str], recorded: str
         f"alias {alias} points at collection {target}, which this deployment does not own"
         f" (recorded: {recorded or 'none'}); move or delete the alias, or choose another spec.alias"
     )
+
+
+def alias_switch(alias: str, current: str | None, collection: str) -> list[models.AliasOperations]:
+    """Move `alias` (now on `current`, or free) to `collection` in one atomic request."""
+    operations: list[models.AliasOperations] = []
+    if current is not None:
+        operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+    operations.append(
+        models.CreateAliasOperation(
+            create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+        )
+    )
+    return operations

@@ -7,7 +7,7 @@ machinery creates, keeps in sync and deletes (as a Deployment owns ReplicaSets).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +30,7 @@ from qco.reconcile.context import ConnectionProblem, Context, resolve_endpoint
 from qco.reconcile.deployment_fill import Filler, SourceMissing
 from qco.reconcile.deployment_finalize import finalize_deployment
 from qco.reconcile.deployment_rollout import CHILDREN, Rollout
+from qco.reconcile.deployment_rotation import reconcile_rotation
 from qco.reconcile.deployment_state import DeploymentState
 from qco.reconcile.machinery import (
     PAUSED_ANNOTATION,
@@ -74,15 +75,19 @@ async def reconcile_deployment(
     objects = clients.objects(ctx)
     identity = snapshot.identity
     live = await objects.get(COLLECTION_DEPLOYMENT.plural, identity.namespace, identity.name)
+    status: Mapping[str, Any] = snapshot.status
     if live is not None and (live.get("status") or {}) != dict(snapshot.status):
-        # Our last status write has not reached this pass's copy yet: work from the live one.
-        state = DeploymentState.from_status(live.get("status") or {})
-    else:
-        state = DeploymentState.from_status(snapshot.status)
+        status = live.get("status") or {}  # our last status write has not reached this pass's copy yet
+    state = DeploymentState.from_status(status)
     if spec.paused or snapshot.annotation(PAUSED_ANNOTATION) == "true":
         return waiting_outcome(
             "Paused", "paused: qco changes nothing", extra=(PAUSED,), fields=_fields(state)
         )
+    if spec.rotation is not None:
+        endpoint = await resolve_endpoint(ctx, identity.namespace, spec.connection)
+        gateway = ctx.qdrant.gateway(endpoint)
+        outcome = await reconcile_rotation(ctx, snapshot, spec, status, objects, gateway, log)
+        return PassOutcome(**{**outcome.__dict__, "drop": ("Paused",)})
     spec_hash = revision_hash(snapshot.spec)
     target = choose_target(spec_hash, state.records, snapshot.annotation(ROLLBACK_ANNOTATION), state.rollback)
     if target.problem is not None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from qdrant_client.http import models
-
 from qco.api.collection import QDRANT_COLLECTION
 from qco.api.deployment import CollectionDeploymentSpec
 from qco.api.deployment_status import RevisionRecord
@@ -24,6 +22,7 @@ from qco.clients.kube_objects import AlreadyExists, KubeObjects
 from qco.clients.qdrant import QdrantGateway
 from qco.plan.deployment import (
     alias_conflict,
+    alias_switch,
     backup_snapshot,
     bulk_fill,
     child_manifest,
@@ -152,7 +151,7 @@ class Rollout:
             except AlreadyExists:
                 pass
             return self._progress("Creating", f"waiting for QdrantCollection {self.record.child}")
-        waiting = _child_waiting(child)
+        waiting = child_waiting(child)
         if waiting is not None:
             return waiting
         if self.record.source == "empty":
@@ -194,7 +193,7 @@ class Rollout:
             )
             return self._progress("Indexing", f"waiting for {self.record.collection} to index", WAIT_SECONDS)
         progress.setdefault("indexingStarted", now_rfc3339())
-        waiting = _child_waiting(child)
+        waiting = child_waiting(child)
         validation = self.spec.validation
         if waiting is not None and waiting.stalled.status == "True":
             return waiting
@@ -235,19 +234,7 @@ class Rollout:
             if stamp is not None:
                 conflict += f"; {target} is managed by {stamp.kind} {stamp.namespace}/{stamp.name}"
             return stalled_outcome("AliasConflict", conflict)
-        operations: list[models.AliasOperations] = []
-        if target is not None:
-            operations.append(
-                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.spec.alias))
-            )
-        operations.append(
-            models.CreateAliasOperation(
-                create_alias=models.CreateAlias(
-                    collection_name=self.record.collection, alias_name=self.spec.alias
-                )
-            )
-        )
-        await self.gateway.update_aliases(operations)
+        await self.gateway.update_aliases(alias_switch(self.spec.alias, target, self.record.collection))
         self.ctx.metrics.deployments.switches.inc()
         self._event(
             "SwitchAlias",
@@ -326,7 +313,7 @@ def _seconds_since(rfc3339: str) -> float:
     return (datetime.now(UTC) - then).total_seconds()
 
 
-def _child_waiting(child: Mapping[str, Any]) -> PassOutcome | None:
+def child_waiting(child: Mapping[str, Any]) -> PassOutcome | None:
     """None when the child QdrantCollection is Ready at its generation; else how we wait."""
     status = child.get("status") or {}
     conditions = {c.get("type"): c for c in status.get("conditions") or ()}
