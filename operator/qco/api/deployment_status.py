@@ -158,7 +158,9 @@ class CollectionDeploymentStatus(QcoModel):
     progress: DeploymentProgress | None = Field(default=None, description="The rollout's copy progress.")
     validation: ValidationReport | None = Field(default=None, description="The last validation.")
     rollback: RollbackRecord | None = Field(default=None, description="An imperative rollback in force.")
-    windows: list[WindowRecord] | None = Field(default=None, description="Time windows (rotation), oldest first.")
+    windows: list[WindowRecord] | None = Field(
+        default=None, description="Time windows (rotation), oldest first."
+    )
     current_window: str | None = Field(default=None, description="The window the alias serves (rotation).")
     next_rotation_time: datetime | None = Field(default=None, description="When the next window begins.")
     missed_windows: list[str] | None = Field(
