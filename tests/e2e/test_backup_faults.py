@@ -21,7 +21,7 @@ from tests.e2e.canary_env import Operator, start_operatorless_sandbox
 from tests.e2e.conftest import Sandbox, collection_manifest, stop_sandbox
 from tests.e2e.waits import wait_until
 from tests.plugins.s3_fault_proxy import S3FaultProxy
-from tests.plugins.s3_server import S3Server, start_s3_server
+from tests.plugins.s3_server import S3Server, running_s3
 
 BUCKET = "qdrant-backups"
 PREFIX = "faults/nightly/"
@@ -38,18 +38,16 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("backup-faults")
-    s3 = start_s3_server()
-    s3.create_bucket(BUCKET)
-    proxy = S3FaultProxy(s3.url).start()
-    sandbox = start_operatorless_sandbox(tmp)
-    operator = Operator(sandbox, Path(tmp / "operator.log")).start()
-    try:
-        yield World(sandbox, operator, s3, proxy)
-    finally:
-        operator.stop()
-        stop_sandbox(sandbox)
-        proxy.stop()
-        s3.stop()
+    with running_s3(BUCKET) as s3:
+        proxy = S3FaultProxy(s3.url).start()
+        sandbox = start_operatorless_sandbox(tmp)
+        operator = Operator(sandbox, Path(tmp / "operator.log")).start()
+        try:
+            yield World(sandbox, operator, s3, proxy)
+        finally:
+            operator.stop()
+            stop_sandbox(sandbox)
+            proxy.stop()
 
 
 def backup_now(sandbox: Sandbox, value: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,20 +15,13 @@ from qdrant_client import models
 
 from tests.e2e.backup_helpers import example, finished, run_named, runs, wait_schedule
 from tests.e2e.conftest import Sandbox, collection_manifest
-from tests.plugins.s3_server import S3Server, start_s3_server
+from tests.plugins.s3_server import S3Server, s3_fixture
 
 BUCKET = "qdrant-backups"
 PREFIX = "e2e/search/nightly/"
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 def schedule_manifest(s3: S3Server, **spec: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ restoreFrom, validates and switches, and the alias then serves exactly the backe
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 from qdrant_client import models
@@ -15,20 +14,13 @@ from qco.plan.ownership import parse_owner_stamp
 from tests.e2e.backup_helpers import example, finished, run_named, wait_schedule
 from tests.e2e.conftest import Sandbox, collection_manifest
 from tests.e2e.deployments import alias_target, deployment_manifest, wait_complete
-from tests.plugins.s3_server import S3Server, start_s3_server
+from tests.plugins.s3_server import S3Server, s3_fixture
 
 BUCKET = "qdrant-backups"
 VECTORS = {"": {"size": 3, "distance": "Dot"}}
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 def every_point(sandbox: Sandbox, collection: str) -> list[tuple[str, list[float], str]]:

@@ -1,13 +1,10 @@
 """An S3 server for tests: moto in server mode as a subprocess on a free loopback port.
 
-    from tests.plugins.s3_server import S3Server, start_s3_server
+    from tests.plugins.s3_server import s3_fixture
 
-    @pytest.fixture(scope="module")
-    def s3() -> Iterator[S3Server]:
-        server = start_s3_server()
-        yield server
-        server.stop()
+    s3 = s3_fixture("my-bucket")  # a module-scoped fixture `s3`: one server, the bucket made
 
+or, where a fixture starts more around it, `with running_s3("my-bucket") as server: ...`.
 `server.client()` is a plain boto3 client on it (dummy credentials: moto accepts any).
 """
 
@@ -17,11 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import httpx
+import pytest
 from botocore.config import Config
 
 ACCESS_KEY = "qco-test-access"
@@ -99,3 +99,26 @@ def start_s3_server() -> S3Server:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("moto server did not start within 60 s")
+
+
+@contextmanager
+def running_s3(bucket: str) -> Iterator[S3Server]:
+    """A moto server with `bucket` created, stopped on leaving the block."""
+    server = start_s3_server()
+    try:
+        server.create_bucket(bucket)
+        yield server
+    finally:
+        server.stop()
+
+
+def s3_fixture(bucket: str) -> Callable[[], Iterator[S3Server]]:
+    """A module-scoped fixture named `s3`: a moto server with `bucket`, shared by the module's tests.
+
+    Assign it in the test module (`s3 = s3_fixture(BUCKET)`); pytest registers it by that name."""
+
+    def s3() -> Iterator[S3Server]:
+        with running_s3(bucket) as server:
+            yield server
+
+    return pytest.fixture(scope="module", name="s3")(s3)

@@ -20,20 +20,13 @@ from qco.plan.backup_schedule import RunPlan
 from qco.reconcile.backup_run import RunContext, execute_run
 from qco.reconcile.backup_targets import Target
 from tests.plugins.s3_fault_proxy import S3FaultProxy
-from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, start_s3_server
+from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_fixture
 
 BUCKET = "qco-faults"
 MIB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ from qco.plan.backup_schedule import RunPlan
 from qco.reconcile.backup_portable import export_collection, finish_import, import_collection
 from qco.reconcile.backup_run import RunContext, execute_run
 from qco.reconcile.backup_targets import Target
-from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, start_s3_server
+from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_fixture
 
 BUCKET = "qco-portable"
 
@@ -116,14 +115,7 @@ def test_create_request_takes_the_config_and_replaces_the_metadata() -> None:
     assert unsupported_reason({"config": config}) is None
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 def store(s3: S3Server) -> S3Store:

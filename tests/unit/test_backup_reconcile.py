@@ -5,7 +5,6 @@ with backoff and the retry succeeds), Qdrant failing during a run, and bad crede
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,21 +17,14 @@ from qco.plan.backup_schedule import Schedule
 from qco.reconcile.backup import reconcile_backup_schedule
 from qco.reconcile.context import ConnectionProblem
 from qco.reconcile.snapshot import PassSnapshot
-from tests.plugins.s3_server import ACCESS_KEY, SECRET_KEY, S3Server, start_s3_server
+from tests.plugins.s3_server import ACCESS_KEY, SECRET_KEY, S3Server, s3_fixture
 from tests.unit.fakes import Harness, body, harness
 
 BUCKET = "qco-reconcile"
 YEARLY = "0 0 1 1 *"  # one slot a year: a retry's window never closes during a test
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 def setup(s3: S3Server, qdrant_url: str) -> Harness:

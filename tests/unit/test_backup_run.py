@@ -6,7 +6,7 @@ failed upload leaving no object and no open multipart upload."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,19 +21,12 @@ from qco.plan.backup_schedule import RunPlan, Schedule
 from qco.reconcile.backup_retention import apply_retention
 from qco.reconcile.backup_run import RunContext, execute_run, verify
 from qco.reconcile.backup_targets import Target
-from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, start_s3_server
+from tests.plugins.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_fixture
 
 BUCKET = "qco-backups"
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    server.create_bucket(BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
+s3 = s3_fixture(BUCKET)
 
 
 def spec(**extra: Any) -> BackupScheduleSpec:
