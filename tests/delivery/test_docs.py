@@ -20,7 +20,7 @@ STALLED_REASONS = (
     "NoQdrantConnection", "SecretNotFound", "QdrantUnauthorized", "QdrantRejected", "CollectionRed",
     "VectorRemovalRefused", "SecretNotPermitted", "ConnectionNotAllowed",
     "AccessKeysDisabled", "SecretConflict", "NoSigningKey", "SecretForbidden",
-    "QdrantCertificateUntrusted", "CaBundleInvalid",
+    "QdrantCertificateUntrusted", "CaBundleInvalid", "WindowNamesCollide",
 )  # fmt: skip
 
 

@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import yaml
 from qdrant_client import QdrantClient
 
-from tests.e2e.conftest import Sandbox, reason_of
+from tests.e2e.conftest import ROOT, Sandbox, reason_of
 from tests.e2e.deployments import alias_target, deployment_manifest, get_deployment
 from tests.e2e.waits import status_json, wait_until
 
@@ -264,3 +266,40 @@ def test_a_window_is_not_deleted_until_a_backup_run_holds_it(sandbox: Sandbox, u
     assert set(held) <= backed_up
     reasons = [e["reason"] for e in sandbox.events(name)]
     assert "RequestBackup" in reasons and reasons.count("ExpireWindow") >= 2
+
+
+def test_the_example_runs_and_bad_rotations_are_refused_at_admission(sandbox: Sandbox) -> None:
+    text = (ROOT / "examples" / "deployments" / "time-windows.yaml").read_text()
+    sandbox.apply(text)
+    month = datetime.now(UTC)
+    current = f"events-{month:%Y-%m}"
+    obj = wait_until(
+        lambda: get_deployment(sandbox, "events"),
+        lambda o: reason_of(o, "Ready") == "WindowCurrent",
+        60,
+        what="the example's current window",
+        describe=status_json,
+    )
+    assert obj["status"]["currentWindow"] == current
+    assert [w["phase"] for w in windows(obj).values()] == ["Current", "Ahead"]
+    assert alias_target(sandbox.qdrant(), "events-current") == current
+    columns = sandbox.kubectl("get", "qcd", "events", "-o", "wide").stdout
+    assert current in columns and obj["status"]["nextRotationTime"] in columns
+
+    bad = yaml.safe_load(text.split("---")[0])
+    bad["metadata"]["name"] = "bad-rotation"
+    bad["spec"]["rotation"]["cold"]["overrides"]["vectors"][""]["size"] = 8
+    refused = sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump(bad), check=False)
+    assert refused.returncode != 0
+    assert 'unknown field "spec.rotation.cold.overrides.vectors[].size"' in refused.stderr or (
+        "size" in refused.stderr and "overrides" in refused.stderr
+    ), refused.stderr
+    bad = yaml.safe_load(text.split("---")[0])
+    bad["metadata"]["name"] = "bad-rotation"
+    bad["spec"]["rotation"]["nameFormat"] = "events"
+    refused = sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump(bad), check=False)
+    assert refused.returncode != 0 and "at least one token of" in refused.stderr, refused.stderr
+    bad["spec"]["rotation"]["nameFormat"] = "events-{yyyy}"
+    bad["spec"]["source"] = {"collection": {"name": "other"}}
+    refused = sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump(bad), check=False)
+    assert refused.returncode != 0 and "source must be empty" in refused.stderr, refused.stderr

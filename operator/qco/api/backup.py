@@ -210,7 +210,8 @@ BACKUP_SCHEDULE = CrdKind(
         PrinterColumn("Schedule", "string", ".spec.schedule", "When runs start."),
         PrinterColumn("Suspend", "boolean", ".spec.suspend", "Scheduled runs suspended."),
         PrinterColumn("Last Success", "date", ".status.lastSuccessfulTime", "Last successful run."),
-        PrinterColumn("Next", "date", ".status.nextScheduleTime", "Next scheduled run."),
+        # A string: kubectl shows a future "date" as <invalid> (it renders ages).
+        PrinterColumn("Next", "string", ".status.nextScheduleTime", "Next scheduled run."),
         PrinterColumn("Ready", "string", ready_condition_column("status"), "Last run succeeded."),
         PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
     ),

@@ -311,7 +311,12 @@ COLLECTION_DEPLOYMENT = CrdKind(
         PrinterColumn("Collection", "string", ".status.activeCollection", "Collection behind the alias."),
         PrinterColumn("Progress", "string", ".status.progress.summary", "Points copied / total."),
         PrinterColumn(
-            "Next Rotation", "date", ".status.nextRotationTime", "Next window (rotation).", priority=1
+            # A string: kubectl shows a future "date" as <invalid> (it renders ages).
+            "Next Rotation",
+            "string",
+            ".status.nextRotationTime",
+            "Next window (rotation).",
+            priority=1,
         ),
         PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
     ),
