@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,17 +18,6 @@ EXAMPLES = ROOT / "examples" / "backups"
 def example(name: str) -> list[dict[str, Any]]:
     """The documents of one example manifest."""
     return [doc for doc in yaml.safe_load_all(Path(EXAMPLES / name).read_text()) if doc]
-
-
-def secret(name: str, data: dict[str, str], labelled: bool = True) -> dict[str, Any]:
-    """A Secret (base64 data), labelled qco.dev/credentials unless told otherwise."""
-    labels = {"qco.dev/credentials": "true"} if labelled else {}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default", "labels": labels},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
-    }
 
 
 def get_schedule(sandbox: Sandbox, name: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     start_sandbox,
     stop_sandbox,
 )
+from tests.e2e.kube_secrets import secret_manifest
 from tests.e2e.waits import wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
@@ -188,16 +189,7 @@ def parse_time(text: str) -> datetime:
 
 def test_a_foreign_secret_is_never_overwritten(keyed: Sandbox, unique: str) -> None:
     taken = f"taken-{unique}"
-    keyed.apply(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": taken, "namespace": "default"},
-                "stringData": {"token": "mine"},
-            }
-        )
-    )
+    keyed.apply(secret_manifest(taken, {"token": "mine"}, labelled=False))
     before = secret(keyed, taken)
     name = f"conflict-{unique}"
     keyed.apply(keyed_collection(name, [{"name": "r", "access": "r", "secretName": taken}]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.e2e.conftest import (
     start_sandbox,
     stop_sandbox,
 )
+from tests.e2e.kube_secrets import api_key_secret
 
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
 
@@ -33,15 +33,6 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         assert stop_sandbox(running) == 0
 
 
-def _secret(name: str, value: str, labelled: bool = True) -> str:
-    labels = {"qco.dev/credentials": "true"} if labelled else {}
-    return json.dumps(
-        {"apiVersion": "v1", "kind": "Secret",
-         "metadata": {"name": name, "namespace": "default", "labels": labels},
-         "stringData": {"api-key": value}}
-    )  # fmt: skip
-
-
 def test_default_key_file_is_used(keyed: Sandbox, unique: str) -> None:
     keyed.apply(collection_manifest(f"default-key-{unique}", {"vectors": VECTOR}))
     keyed.wait_ready(f"default-key-{unique}")
@@ -55,14 +46,14 @@ def test_secret_reference_missing_then_created(keyed: Sandbox, unique: str) -> N
     obj = keyed.wait_for(name, lambda o: reason_of(o, "Stalled") == "SecretNotFound")
     assert f"qdrant-{unique}" in message_of(obj, "Stalled")
 
-    keyed.apply(_secret(f"qdrant-{unique}", KEY))
+    keyed.apply(api_key_secret(f"qdrant-{unique}", KEY))
     keyed.kubectl("annotate", "qc", name, f"qco.dev/reconcile-requested-at={time.time()}")
     keyed.wait_ready(name)
 
 
 def test_wrong_key_is_stalled_with_the_fix(keyed: Sandbox, unique: str) -> None:
     name = f"wrongkey-{unique}"
-    keyed.apply(_secret(f"wrong-{unique}", "not-the-key"))
+    keyed.apply(api_key_secret(f"wrong-{unique}", "not-the-key"))
     connection = {"url": keyed.qdrant_url, "apiKeySecretRef": {"name": f"wrong-{unique}"}}
     keyed.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
     obj = keyed.wait_for(name, lambda o: reason_of(o, "Stalled") == "QdrantUnauthorized")

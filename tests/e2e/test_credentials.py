@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     status_of,
     stop_sandbox,
 )
+from tests.e2e.kube_secrets import api_key_secret
 from tests.e2e.recorder import Recorder, recording_server
 from tests.e2e.waits import wait_until
 
@@ -49,15 +50,6 @@ def recorder() -> Iterator[Recorder]:
         yield server
 
 
-def _secret(name: str, value: str, labelled: bool) -> str:
-    labels = {"qco.dev/credentials": "true"} if labelled else {}
-    return json.dumps(
-        {"apiVersion": "v1", "kind": "Secret",
-         "metadata": {"name": name, "namespace": "default", "labels": labels},
-         "stringData": {"api-key": value}}
-    )  # fmt: skip
-
-
 def _wait_for_requests(recorder: Recorder, timeout: float = 60) -> None:
     wait_until(recorder.seen, lambda seen: len(seen) > 0, timeout, what="the operator to call the recorder")
 
@@ -66,7 +58,7 @@ def test_unlabelled_secret_is_never_sent_and_labelled_one_is(
     guarded: Sandbox, recorder: Recorder, unique: str
 ) -> None:
     name, secret, value = f"unlabelled-{unique}", f"key-{unique}", f"value-{unique}"
-    guarded.apply(_secret(secret, value, labelled=False))
+    guarded.apply(api_key_secret(secret, value, labelled=False))
     connection = {"url": recorder.url, "apiKeySecretRef": {"name": secret}}
     guarded.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
 
@@ -92,8 +84,8 @@ def test_unlabelled_secret_is_never_sent_and_labelled_one_is(
 
 def test_labelled_secret_reaches_qdrant_and_unlabelled_one_does_not(guarded: Sandbox, unique: str) -> None:
     good, bad = f"labelled-{unique}", f"notlabelled-{unique}"
-    guarded.apply(_secret(f"good-{unique}", KEY, labelled=True))
-    guarded.apply(_secret(f"bad-{unique}", KEY, labelled=False))
+    guarded.apply(api_key_secret(f"good-{unique}", KEY, labelled=True))
+    guarded.apply(api_key_secret(f"bad-{unique}", KEY, labelled=False))
     for name, secret in ((good, f"good-{unique}"), (bad, f"bad-{unique}")):
         connection = {"url": guarded.qdrant_url, "apiKeySecretRef": {"name": secret}}
         guarded.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
@@ -109,7 +101,7 @@ def test_labelled_secret_reaches_qdrant_and_unlabelled_one_does_not(guarded: San
 def test_allow_list_refuses_an_unlisted_url_before_reading_any_secret(guarded: Sandbox, unique: str) -> None:
     with recording_server(host="localhost") as unlisted:
         labelled, missing = f"listed-key-{unique}", f"missing-key-{unique}"
-        guarded.apply(_secret(labelled, f"value-{unique}", labelled=True))
+        guarded.apply(api_key_secret(labelled, f"value-{unique}", labelled=True))
         names = {f"unlisted-{unique}": labelled, f"unlisted-nosecret-{unique}": missing}
         for name, secret in names.items():
             connection = {"url": unlisted.url, "apiKeySecretRef": {"name": secret}}
@@ -127,6 +119,6 @@ def test_allow_list_refuses_an_unlisted_url_before_reading_any_secret(guarded: S
     # The same operator still serves listed URLs.
     name = f"listed-{unique}"
     connection = {"url": guarded.qdrant_url, "apiKeySecretRef": {"name": labelled}}
-    guarded.apply(_secret(labelled, KEY, labelled=True))
+    guarded.apply(api_key_secret(labelled, KEY, labelled=True))
     guarded.apply(collection_manifest(name, {"vectors": VECTOR, "connection": connection}))
     guarded.wait_ready(name)
