@@ -22,8 +22,7 @@ import yaml
 from qdrant_client import QdrantClient
 
 from tests.e2e.conftest import ROOT, Sandbox, reason_of
-from tests.e2e.deployments import alias_target, deployment_manifest, get_deployment
-from tests.e2e.waits import status_json, wait_until
+from tests.e2e.deployments import alias_target, deployment_manifest, wait_deployment
 
 WINDOW_SECONDS = 15
 
@@ -125,12 +124,11 @@ def test_windows_rotate_under_load_turn_cold_and_expire(sandbox: Sandbox, unique
     sandbox.apply(rotating(name, alias, rotation, deletionPolicy="Delete"))
 
     # The current window serves the alias and the next one exists ahead, empty.
-    obj = wait_until(
-        lambda: get_deployment(sandbox, name),
+    obj = wait_deployment(
+        sandbox,
+        name,
         lambda o: len([w for w in windows(o).values() if w["phase"] in ("Current", "Ahead")]) == 2,
         60,
-        what="the current window and one ahead",
-        describe=status_json,
     )
     first = obj["status"]["currentWindow"]
     ahead = next(n for n, w in windows(obj).items() if w["phase"] == "Ahead")
@@ -140,12 +138,8 @@ def test_windows_rotate_under_load_turn_cold_and_expire(sandbox: Sandbox, unique
 
     with traffic(sandbox.qdrant_url, alias, client) as seen:
         # Four boundaries: the first window is then 4 behind and retain 3 has deleted it.
-        obj = wait_until(
-            lambda: get_deployment(sandbox, name),
-            lambda o: first not in windows(o) and len(seen.served) >= 5,
-            8 * WINDOW_SECONDS,
-            what="four rotations and the first window deleted",
-            describe=status_json,
+        obj = wait_deployment(
+            sandbox, name, lambda o: first not in windows(o) and len(seen.served) >= 5, 8 * WINDOW_SECONDS
         )
     assert seen.failed == []
     assert seen.writes > 0 and seen.queries > 0
@@ -161,12 +155,8 @@ def test_windows_rotate_under_load_turn_cold_and_expire(sandbox: Sandbox, unique
 
     # Retention, once a pass has settled (no deletion in flight): retain 3 keeps the current window
     # and two behind it, plus the one ahead; the first window's collection is gone.
-    obj = wait_until(
-        lambda: get_deployment(sandbox, name),
-        lambda o: reason_of(o, "Ready") == "WindowCurrent",
-        3 * WINDOW_SECONDS,
-        what="a settled rotation",
-        describe=status_json,
+    obj = wait_deployment(
+        sandbox, name, lambda o: reason_of(o, "Ready") == "WindowCurrent", 3 * WINDOW_SECONDS
     )
     assert first not in collections(client, prefix)
     state = windows(obj)
@@ -178,13 +168,7 @@ def test_windows_rotate_under_load_turn_cold_and_expire(sandbox: Sandbox, unique
     assert alias_target(client, f"ev-{unique}-recent") == behind[-1]
 
     # Demotion: a window behind the current one is cold, and Qdrant's live config says so.
-    obj = wait_until(
-        lambda: get_deployment(sandbox, name),
-        lambda o: windows(o).get(behind[0], {}).get("tier") == "cold",
-        60,
-        what=f"window {behind[0]} cold",
-        describe=status_json,
-    )
+    obj = wait_deployment(sandbox, name, lambda o: windows(o).get(behind[0], {}).get("tier") == "cold", 60)
     info = client.get_collection(behind[0])
     params = info.config.params
     assert params.vectors.on_disk is True  # type: ignore[union-attr]
@@ -212,22 +196,20 @@ def test_a_window_is_not_deleted_until_a_backup_run_holds_it(sandbox: Sandbox, u
     sandbox.apply(rotating(name, f"bk-{unique}", rotation, deletionPolicy="Delete"))
 
     # The first window expires at the first boundary (retain 1), but no backup holds it.
-    obj = wait_until(
-        lambda: get_deployment(sandbox, name),
+    obj = wait_deployment(
+        sandbox,
+        name,
         lambda o: any(w["phase"] == "AwaitingBackup" for w in windows(o).values()),
         4 * WINDOW_SECONDS,
-        what="a window awaiting its backup",
-        describe=status_json,
     )
     waiting = next(n for n, w in windows(obj).items() if w["phase"] == "AwaitingBackup")
     assert windows(obj)[waiting]["message"] == f"BackupSchedule {archive} not found"
     # Another boundary later it is still kept (and a second window has joined it).
-    obj = wait_until(
-        lambda: get_deployment(sandbox, name),
+    obj = wait_deployment(
+        sandbox,
+        name,
         lambda o: sum(w["phase"] == "AwaitingBackup" for w in windows(o).values()) == 2,
         4 * WINDOW_SECONDS,
-        what="two windows awaiting their backup",
-        describe=status_json,
     )
     held = sorted(n for n, w in windows(obj).items() if w["phase"] == "AwaitingBackup")
     assert waiting in held
@@ -246,13 +228,7 @@ def test_a_window_is_not_deleted_until_a_backup_run_holds_it(sandbox: Sandbox, u
             },
         }
     )
-    wait_until(
-        lambda: get_deployment(sandbox, name),
-        lambda o: not set(held) & set(windows(o)),
-        6 * WINDOW_SECONDS,
-        what=f"windows {held} deleted after their backup",
-        describe=status_json,
-    )
+    wait_deployment(sandbox, name, lambda o: not set(held) & set(windows(o)), 6 * WINDOW_SECONDS)
     assert not set(held) & collections(client, prefix)
     schedule = sandbox.kubectl("get", "backupschedule", archive, "-o", "jsonpath={.status.runs}").stdout
     runs = json.loads(schedule)
@@ -273,13 +249,7 @@ def test_the_example_runs_and_bad_rotations_are_refused_at_admission(sandbox: Sa
     sandbox.apply(text)
     month = datetime.now(UTC)
     current = f"events-{month:%Y-%m}"
-    obj = wait_until(
-        lambda: get_deployment(sandbox, "events"),
-        lambda o: reason_of(o, "Ready") == "WindowCurrent",
-        60,
-        what="the example's current window",
-        describe=status_json,
-    )
+    obj = wait_deployment(sandbox, "events", lambda o: reason_of(o, "Ready") == "WindowCurrent", 60)
     assert obj["status"]["currentWindow"] == current
     assert [w["phase"] for w in windows(obj).values()] == ["Current", "Ahead"]
     assert alias_target(sandbox.qdrant(), "events-current") == current

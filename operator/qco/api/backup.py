@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from qco.api.backup_cron import LONG_DURATION_PATTERN, parse_long_duration, parse_schedule, parse_time_zone
+from qco.api.backup_cron import LONG_DURATION_PATTERN, LongDuration, TimeZoneName, parse_schedule
 from qco.api.backup_status import BackupScheduleStatus
 from qco.api.common import (
     ConnectionSpec,
@@ -22,16 +22,6 @@ BACKUP_NOW_ANNOTATION = "qco.dev/backup-now"
 
 def _schedule(text: str) -> str:
     parse_schedule(text)
-    return text
-
-
-def _zone(name: str) -> str:
-    parse_time_zone(name)
-    return name
-
-
-def _duration(text: str) -> str:
-    parse_long_duration(text)
     return text
 
 
@@ -124,7 +114,7 @@ class Retention(QcoModel):
     )
     keep_weekly: int | None = Field(default=None, ge=0, le=1000, description="The newest run of N ISO weeks.")
     keep_monthly: int | None = Field(default=None, ge=0, le=1000, description="The newest run of N months.")
-    max_age: Annotated[str, AfterValidator(_duration)] | None = Field(
+    max_age: LongDuration | None = Field(
         default=None,
         pattern=LONG_DURATION_PATTERN,
         max_length=32,
@@ -160,7 +150,7 @@ class BackupScheduleSpec(QcoModel):
         max_length=128,
         description="5-field cron expression, @hourly, @daily, @weekly, @monthly, or '@every 30m'.",
     )
-    time_zone: Annotated[str, AfterValidator(_zone)] = Field(
+    time_zone: TimeZoneName = Field(
         default="UTC", max_length=64, description="IANA time zone of the schedule, e.g. Europe/Berlin."
     )
     collections: BackupCollections = Field(description="Which QdrantCollections to back up.")

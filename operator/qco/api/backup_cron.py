@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+from pydantic import AfterValidator
 
 #: Macros as their 5-field equivalents (cronsim reads only the 5 fields).
 MACROS = {
@@ -86,3 +88,18 @@ def parse_time_zone(name: str) -> ZoneInfo:
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as UTC or Europe/Berlin"
         ) from None
+
+
+def _checked_zone(name: str) -> str:
+    parse_time_zone(name)
+    return name
+
+
+def _checked_duration(text: str) -> str:
+    parse_long_duration(text)
+    return text
+
+
+#: A string field holding an IANA time zone / a day-long duration, checked when a spec is parsed.
+TimeZoneName = Annotated[str, AfterValidator(_checked_zone)]
+LongDuration = Annotated[str, AfterValidator(_checked_duration)]

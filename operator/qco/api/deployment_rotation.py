@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from qco.api.backup_cron import LONG_DURATION_PATTERN, parse_long_duration, parse_schedule, parse_time_zone
+from qco.api.backup_cron import LONG_DURATION_PATTERN, LongDuration, TimeZoneName, parse_schedule
 from qco.api.collection_config import HnswSpec, OptimizersSpec, QuantizationSpec
 from qco.api.common import QDRANT_NAME_PATTERN, QcoModel
 
@@ -34,16 +34,6 @@ NAME_FORMAT_MESSAGE = (
 
 def _rotation_schedule(text: str) -> str:
     parse_schedule(text, min_every=MIN_ROTATION_SECONDS)
-    return text
-
-
-def _zone(name: str) -> str:
-    parse_time_zone(name)
-    return name
-
-
-def _duration(text: str) -> str:
-    parse_long_duration(text)
     return text
 
 
@@ -115,7 +105,7 @@ class RotationSpec(QcoModel):
         max_length=128,
         description="When windows start: 5-field cron, @hourly, @daily, @weekly, @monthly, or '@every 1h'.",
     )
-    time_zone: Annotated[str, AfterValidator(_zone)] = Field(
+    time_zone: TimeZoneName = Field(
         default="UTC", max_length=64, description="IANA time zone of the schedule and of the names."
     )
     name_format: Annotated[str, AfterValidator(_name_format)] = Field(
@@ -133,7 +123,7 @@ class RotationSpec(QcoModel):
     retain: int | None = Field(
         default=None, ge=1, le=10000, description="Windows kept, the current one included; older are deleted."
     )
-    retain_for: Annotated[str, AfterValidator(_duration)] | None = Field(
+    retain_for: LongDuration | None = Field(
         default=None,
         pattern=LONG_DURATION_PATTERN,
         max_length=32,
