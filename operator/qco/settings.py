@@ -97,8 +97,16 @@ class OperatorSettings(BaseSettings):
             " value qdrant.caBundle), next to the system's CAs and each resource's caSecretRef."
         ),
     )
+    allowed_embeddings_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Comma-separated embeddings endpoints that CollectionDeployments may name in"
+            " `spec.transform.embeddings.url`, as globs or prefixes like QCO_ALLOWED_QDRANT_URLS. Empty"
+            " allows any URL. Others are refused (ConnectionNotAllowed) before their Secret is read."
+        ),
+    )
 
-    @field_validator("namespaces", "allowed_qdrant_urls", mode="before")
+    @field_validator("namespaces", "allowed_qdrant_urls", "allowed_embeddings_urls", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
