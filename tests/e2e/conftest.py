@@ -33,6 +33,7 @@ class Sandbox:
     kubeconfig: Path
     log_path: Path
     api_key: str | None = None
+    s3_url: str | None = None  # `qco sandbox --s3`
     _clients: list[QdrantClient] = field(default_factory=list)
 
     @property
@@ -147,12 +148,16 @@ def _observed(obj: dict[str, Any]) -> bool:
     return bool(obj.get("status", {}).get("observedGeneration") == obj["metadata"].get("generation"))
 
 
-def start_sandbox(tmp: Path, api_key: str | None = None, env: dict[str, str] | None = None) -> Sandbox:
-    """Start `qco sandbox` like the README does and wait for its two lines."""
+def start_sandbox(
+    tmp: Path, api_key: str | None = None, env: dict[str, str] | None = None, s3: bool = False
+) -> Sandbox:
+    """Start `qco sandbox` like the README does and wait for its two lines (three with `s3`)."""
     log_path = tmp / "sandbox.log"
     argv = [sys.executable, "-m", "qco", "sandbox", "--data", str(tmp / "data"), "--qdrant-port", "0"]
     if api_key:
         argv += ["--api-key", api_key]
+    if s3:
+        argv += ["--s3", "0"]
     log = log_path.open("w")
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, **(env or {})}, cwd=ROOT
@@ -160,13 +165,13 @@ def start_sandbox(tmp: Path, api_key: str | None = None, env: dict[str, str] | N
     assert process.stdout is not None
     lines: dict[str, str] = {}
     deadline = time.monotonic() + 90
-    while len(lines) < 2 and time.monotonic() < deadline:
+    while len(lines) < 2 + s3 and time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             raise AssertionError(f"qco sandbox exited early:\n{log_path.read_text()}")
         key, _, value = line.partition(": ")
         lines[key] = value.strip()
-    sandbox = Sandbox(process, lines["qdrant"], Path(lines["kubeconfig"]), log_path, api_key)
+    sandbox = Sandbox(process, lines["qdrant"], Path(lines["kubeconfig"]), log_path, api_key, lines.get("s3"))
     # The CRDs are applied before the operator starts; wait until the operator has its watch open.
     deadline = time.monotonic() + 60
     while "Initial authentication has finished" not in sandbox.operator_log():

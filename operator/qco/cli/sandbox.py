@@ -28,6 +28,13 @@ STARTUP_TIMEOUT = 60.0
 WAIT_POLL_SECONDS = 0.5
 # What the `sandbox` extra brings: the stand-ins' own code is left out of the container image.
 SANDBOX_MODULES = ("qco.sandbox", "qdrant_edge", "kmock")
+#: What `--s3` makes: a bucket, and a Secret with the (dummy) keys, labelled so qco may read it.
+S3_BUCKET = "qco-backups"
+S3_SECRET = "sandbox-s3"
+MISSING_S3 = (
+    "qco sandbox --s3: moto's S3 server is not installed;"
+    " install it with: pip install 'qdrant-collection-operator[sandbox-s3]'"
+)
 MISSING_EXTRA = (
     "qco sandbox: the sandbox is not installed (missing: {missing}); "
     "install it with: pip install 'qdrant-collection-operator[sandbox]'"
@@ -55,6 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " on PORT (default 8088; 0 picks a free port).",
     )
     parser.add_argument(
+        "--s3",
+        type=int,
+        nargs="?",
+        const=9000,
+        metavar="PORT",
+        help=f"Also serve S3 (moto, in memory) on PORT (default 9000; 0 picks a free port) with the bucket"
+        f" {S3_BUCKET} and a Secret default/{S3_SECRET} holding its keys, for BackupSchedule demos."
+        " Needs the sandbox-s3 extra.",
+    )
+    parser.add_argument(
         "--apply",
         action="append",
         default=[],
@@ -75,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     missing = missing_sandbox_modules()
     if missing:
         print(MISSING_EXTRA.format(missing=", ".join(missing)), file=sys.stderr)
+        return 2
+    if args.s3 is not None and importlib.util.find_spec("moto") is None:
+        print(MISSING_S3, file=sys.stderr)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -132,6 +152,13 @@ def _run_in(data: Path, args: argparse.Namespace, stop: threading.Event) -> int:
         code = _apply(kubeconfig, [crd_dir])
         if code:
             return code
+        if args.s3 is not None:
+            s3 = Child("s3", python_module("qco.sandbox.s3", "--port", str(args.s3), "--bucket", S3_BUCKET))
+            children.append(s3)
+            print(f"s3: {s3.start('s3:', STARTUP_TIMEOUT)}", flush=True)
+            code = _apply(kubeconfig, [_write_s3_secret(data)])
+            if code:
+                return code
         if not args.no_operator:
             operator = Child(
                 "operator", python_module("qco", "run"), env=_operator_env(data, kubeconfig, qdrant_url, args)
@@ -162,6 +189,22 @@ def _write_crds(directory: Path) -> Path:
         if relative.parts[0] == "crds":
             (directory / relative.name).write_text(content)
     return directory
+
+
+def _write_s3_secret(data: Path) -> Path:
+    from qco.sandbox.s3 import ACCESS_KEY, SECRET_KEY
+
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": S3_SECRET, "namespace": "default", "labels": {"qco.dev/credentials": "true"}},
+        "type": "Opaque",
+        "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+    }
+    path = data / "s3-secret.json"
+    path.write_text(json.dumps(secret))
+    path.chmod(0o600)
+    return path
 
 
 def _operator_env(data: Path, kubeconfig: Path, qdrant_url: str, args: argparse.Namespace) -> dict[str, str]:
