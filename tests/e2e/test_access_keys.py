@@ -215,3 +215,25 @@ def test_no_token_in_logs_events_or_status(keyed: Sandbox) -> None:
         assert token not in everything
         assert token not in log
         assert token.split(".")[2] not in log  # not even the signature
+
+
+def test_with_the_feature_off_the_object_stalls_and_no_secret_is_written(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sb = start_sandbox(
+        tmp_path_factory.mktemp("keys-off"), api_key=KEY, env={"QCO_ACCESS_KEYS_ENABLED": "false"}
+    )
+    try:
+        keys = [
+            {"name": "search", "access": "r", "secretName": "off-token", "ttl": "1h", "rotateBefore": "10m"}
+        ]
+        sb.apply(collection_manifest("off", {"vectors": VECTORS, "accessKeys": keys}))
+        obj = sb.wait_for("off", lambda o: reason_of(o, "Stalled") == "AccessKeysDisabled")
+        assert "QCO_ACCESS_KEYS_ENABLED=true" in message_of(obj, "Stalled")
+        assert "accessKeys.enabled" in message_of(obj, "Stalled")
+        assert secret(sb, "off-token") is None
+        assert "accessKeys" not in obj["status"]
+        events = [e["reason"] for e in sb.events("off") if e["type"] == "Warning"]
+        assert events.count("AccessKeysDisabled") == 1
+    finally:
+        assert stop_sandbox(sb) == 0

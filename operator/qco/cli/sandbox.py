@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -214,7 +215,8 @@ def _operator_env(data: Path, kubeconfig: Path, qdrant_url: str, args: argparse.
         "QCO_METRICS_PORT": "0",
         "QCO_HEALTH_PORT": "0",  # no liveness endpoint on a laptop: nothing restarts the sandbox
         "QCO_METRICS_HOST": "127.0.0.1",
-        "QCO_ACCESS_KEYS_ENABLED": "true",  # no RBAC on a laptop: access keys may write Secrets
+        # No RBAC on a laptop: access keys may write Secrets (unless the caller's environment says no).
+        "QCO_ACCESS_KEYS_ENABLED": os.environ.get("QCO_ACCESS_KEYS_ENABLED", "true"),
     }
     if args.api_key:
         key_file = data / "qdrant-api-key"
