@@ -23,7 +23,10 @@ ALL_FEATURES: dict[str, Any] = {
     "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
     "serviceAccount": {"annotations": {"example.com/role": "qco"}},
     "rbac": {"secretNames": ["qdrant-apikey"]},
-    "config": {"allowedQdrantUrls": ["http://qdrant.qdrant:6333", "https://*.qdrant.example.com:6333"]},
+    "config": {
+        "allowedQdrantUrls": ["http://qdrant.qdrant:6333", "https://*.qdrant.example.com:6333"],
+        "allowedEmbeddingsUrls": ["http://tei.ml:8080/v1", "https://*.openai.example.com/v1"],
+    },
     "podAnnotations": {"example.com/team": "search"},
     "podLabels": {"team": "search"},
     "priorityClassName": "system-cluster-critical",

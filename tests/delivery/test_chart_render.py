@@ -142,7 +142,10 @@ def test_deployment_sets_only_known_settings_and_mounts_the_api_key() -> None:
     assert settings.peering_name == "qco" and settings.metrics_port == 8080
     assert (settings.health_port, settings.liveness_grace_seconds) == (8081, 120.0)
     assert settings.allowed_qdrant_urls == ["http://qdrant.qdrant:6333", "https://*.qdrant.example.com:6333"]
+    assert settings.allowed_embeddings_urls == ["http://tei.ml:8080/v1", "https://*.openai.example.com/v1"]
     (single,) = only(render({}), "Deployment")
+    (default_env,) = single["spec"]["template"]["spec"]["containers"]
+    assert "QCO_ALLOWED_EMBEDDINGS_URLS" not in {e["name"] for e in default_env["env"]}
     assert single["spec"]["strategy"] == {"type": "Recreate"}  # standalone: never two at once
 
 
@@ -187,6 +190,7 @@ def test_monitoring_objects_reference_real_metrics_and_service() -> None:
         ({"qdrant": {"url": "qdrant:6333"}}, "/qdrant/url"),
         ({"metrics": {"port": 70000}}, "/metrics/port"),
         ({"watchNamespaces": ["Not_A_Namespace"]}, "/watchNamespaces/0"),
+        ({"config": {"allowedEmbeddingsUrls": ["http://a:1,http://b:2"]}}, "/config/allowedEmbeddingsUrls/0"),
         ({"securityContext": {"runAsNonRoot": False}}, "/securityContext/runAsNonRoot"),
         ({"collections": [{"name": "docs"}]}, "/collections/0"),
         ({"typoKey": True}, "typoKey"),

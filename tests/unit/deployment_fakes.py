@@ -130,6 +130,27 @@ class FakePoints:
 
 
 @dataclass
+class FakeEmbedder:
+    """EmbeddingsClient stand-in: how it was built, and every batch it was asked to embed; a text's
+    vector is [its length, 1.0]."""
+
+    url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    batches: list[list[str]] = field(default_factory=list)
+
+    async def __aenter__(self) -> FakeEmbedder:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        return [[float(len(text)), 1.0] for text in texts]
+
+
+@dataclass
 class Deployment:
     """One deployment driven pass by pass on the fakes."""
 
@@ -137,6 +158,7 @@ class Deployment:
     objects: FakeObjects
     store: FakeStore
     body: dict[str, Any]
+    embedders: list[FakeEmbedder] = field(default_factory=list)
 
     @property
     def status(self) -> dict[str, Any]:
@@ -199,12 +221,18 @@ class Deployment:
             DeploymentClients(
                 objects=lambda ctx: self.objects,  # type: ignore[arg-type,return-value]
                 points=lambda endpoint: FakePoints(self.store),  # type: ignore[arg-type,return-value]
+                embeddings=self._embedder,  # type: ignore[arg-type]
             )
         )
 
+    def _embedder(self, url: str, model: str, api_key: str | None) -> FakeEmbedder:
+        embedder = FakeEmbedder(url, model, api_key)
+        self.embedders.append(embedder)
+        return embedder
 
-def deployment(spec: dict[str, Any]) -> Deployment:
-    """A deployment `docs` in namespace `team` on fresh fakes."""
+
+def deployment(spec: dict[str, Any], **settings: Any) -> Deployment:
+    """A deployment `docs` in namespace `team` on fresh fakes; `settings` override OperatorSettings."""
     body = {
         "apiVersion": "qco.dev/v1alpha1",
         "kind": "CollectionDeployment",
@@ -220,4 +248,4 @@ def deployment(spec: dict[str, Any]) -> Deployment:
         "spec": spec,
         "status": {},
     }
-    return Deployment(harness(), FakeObjects(), FakeStore(), body)
+    return Deployment(harness(**settings), FakeObjects(), FakeStore(), body)

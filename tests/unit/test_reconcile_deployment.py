@@ -206,3 +206,45 @@ async def test_a_backup_run_on_the_qdrant_node_is_a_source() -> None:
     assert d.store.collections[rev2] == d.store.snapshots[url]
     assert f"{rev2}-source" not in d.store.collections  # the staging copy is dropped once served
     assert d.status["revisions"][-1]["sourceSnapshot"] == url
+
+
+async def test_an_embeddings_url_off_the_allow_list_reads_no_secret_and_sends_nothing() -> None:
+    allowed = ["http://tei.ml:8080", "https://*.embed.example.com/v1"]
+    d = deployment({"alias": "docs", "template": TEMPLATE}, allowed_embeddings_urls=allowed)
+    await d.until("Complete")
+    rev1 = d.status["activeCollection"]
+    d.store.collections[rev1] = {i: ([0.0, 0.0], {"text": "x" * i}) for i in range(1, 6)}
+    d.h.kube.add_secret("team", "embed-key", "s3cret")
+    reads: list[tuple[str, str]] = []
+    read = d.h.kube.secret_value
+
+    async def counted(namespace: str, name: str, key: str) -> str:
+        reads.append((namespace, name))
+        return await read(namespace, name, key)
+
+    d.h.kube.secret_value = counted  # type: ignore[method-assign]
+    embeddings = {"model": "m", "inputField": "text", "apiKeySecretRef": {"name": "embed-key"}}
+    creates = d.objects.creates
+    # a prefix ending mid-port is no boundary: http://tei.ml:80800 is not http://tei.ml:8080
+    for url in ("https://collector.attacker.example/v1", "http://tei.ml:80800/v1"):
+        d.apply(template={**TEMPLATE, "hnsw": {"m": 8}}, transform={"embeddings": {**embeddings, "url": url}})
+        for _ in range(3):
+            await d.run()
+        stalled = d.condition("Stalled")
+        assert (stalled["status"], stalled["reason"]) == ("True", "ConnectionNotAllowed")
+        assert f"spec.transform.embeddings.url {url} is not allowed" in stalled["message"]
+        assert "QCO_ALLOWED_EMBEDDINGS_URLS" in stalled["message"]
+        assert "config.allowedEmbeddingsUrls" in stalled["message"]
+    assert reads == [] and d.embedders == []  # no Secret read, no client built, nothing sent
+    assert d.objects.creates == creates and d.gateway.aliases["docs"] == rev1  # no revision begun
+
+    d.apply(transform={"embeddings": {**embeddings, "url": "http://tei.ml:8080/v1"}})
+    await d.until("Complete")
+    assert reads and set(reads) == {("team", "embed-key")}
+    assert {(e.url, e.model, e.api_key) for e in d.embedders} == {("http://tei.ml:8080/v1", "m", "s3cret")}
+    rev2 = d.status["activeCollection"]
+    assert rev2 != rev1 and d.gateway.aliases["docs"] == rev2
+    assert {i: v for i, (v, _) in d.store.collections[rev2].items()} == {
+        i: [float(i), 1.0] for i in range(1, 6)
+    }
+    assert d.condition("Stalled")["status"] == "False"

@@ -26,7 +26,7 @@ from qco.plan.deployment import (
     revisions_to_prune,
 )
 from qco.reconcile.conditions import ConditionUpdate, now_rfc3339
-from qco.reconcile.context import ConnectionProblem, Context, resolve_endpoint
+from qco.reconcile.context import ConnectionProblem, Context, resolve_endpoint, url_allowed
 from qco.reconcile.deployment_fill import Filler, SourceMissing
 from qco.reconcile.deployment_finalize import finalize_deployment
 from qco.reconcile.deployment_rollout import CHILDREN, Rollout
@@ -83,6 +83,7 @@ async def reconcile_deployment(
         return waiting_outcome(
             "Paused", "paused: qco changes nothing", extra=(PAUSED,), fields=_fields(state)
         )
+    check_embeddings_url(spec, ctx.settings)  # first: a refused endpoint begins no revision
     if spec.rotation is not None:
         endpoint = await resolve_endpoint(ctx, identity.namespace, spec.connection)
         gateway = ctx.qdrant.gateway(endpoint)
@@ -150,6 +151,7 @@ async def _embedder(
     embed = spec.transform.embeddings if spec.transform else None
     if embed is None:
         return None
+    check_embeddings_url(spec, ctx.settings)  # again next to the Secret read it guards
     api_key = None
     if embed.api_key_secret_ref is not None:
         ref = embed.api_key_secret_ref
@@ -158,6 +160,22 @@ async def _embedder(
         except SecretError as exc:
             raise ConnectionProblem(exc.reason, f"transform.embeddings.apiKeySecretRef: {exc}") from None
     return clients.embeddings(embed.url, embed.model, api_key)
+
+
+def check_embeddings_url(spec: CollectionDeploymentSpec, settings: OperatorSettings) -> None:
+    """Refuse `spec.transform.embeddings.url` off QCO_ALLOWED_EMBEDDINGS_URLS (ConnectionNotAllowed).
+
+    Called before the apiKeySecretRef is read or any request sent: otherwise anyone who may create a
+    CollectionDeployment could have qco send a namespace's labelled Secret to a server they run.
+    """
+    embed = spec.transform.embeddings if spec.transform else None
+    if embed is not None and not url_allowed(embed.url, settings.allowed_embeddings_urls):
+        raise ConnectionProblem(
+            "ConnectionNotAllowed",
+            f"spec.transform.embeddings.url {embed.url} is not allowed by the operator"
+            " (QCO_ALLOWED_EMBEDDINGS_URLS, chart value config.allowedEmbeddingsUrls); use an allowed"
+            " embeddings endpoint or ask the operator's administrator to allow this one",
+        )
 
 
 async def _prune_history(
