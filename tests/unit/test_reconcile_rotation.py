@@ -182,3 +182,19 @@ async def test_a_window_waits_for_a_backup_and_asks_for_one_once() -> None:
     assert w.objects.deleted == ["ev-ev-2026-11"]
     await w.run("2026-12-01T00:02:01")
     assert sorted(w.windows()) == ["ev-2026-12"]
+
+
+async def test_rotation_takes_the_alias_from_the_revision_it_served_but_never_from_a_stranger() -> None:
+    w = World({"precreate": 0})
+    w.gateway.aliases["ev"] = "ev-1a2b3c4d"  # a revision served the alias before rotation was added
+    w.status = {"activeCollection": "ev-1a2b3c4d", "activeRevision": 1}
+    await w.run("2026-11-10T00:00:00")
+    await w.run("2026-11-10T00:00:01")
+    assert w.gateway.aliases == {"ev": "ev-2026-11"}
+
+    stranger = World({"precreate": 0})
+    stranger.gateway.aliases["ev"] = "someone-elses"
+    await stranger.run("2026-11-10T00:00:00")
+    outcome = await stranger.run("2026-11-10T00:00:01")
+    assert (outcome.stalled.status, outcome.stalled.reason) == ("True", "AliasConflict")
+    assert stranger.gateway.aliases == {"ev": "someone-elses"}

@@ -53,6 +53,7 @@ class Rotation:
     log: Logger
     windows: dict[str, WindowRecord]
     current_window: str | None
+    active_collection: str | None = None  # what status says the alias served (a revision, before rotation)
     ready: dict[str, bool] = field(default_factory=dict)  # window -> its child is Ready at its generation
 
     async def advance(self, now: datetime) -> PassOutcome:
@@ -76,7 +77,8 @@ class Rotation:
                 return progressing_outcome(
                     "Rotating", message, retry_after=WAIT_SECONDS, fields=self._fields(plan, served)
                 )
-            conflict = alias_conflict(self.spec.alias, served, set(self.windows), self.current_window)
+            recorded = self.current_window or self.active_collection
+            conflict = alias_conflict(self.spec.alias, served, set(self.windows), recorded)
             if conflict is not None:
                 return stalled_outcome("AliasConflict", conflict, fields=self._fields(plan, served))
             await self.gateway.update_aliases(alias_switch(self.spec.alias, served, plan.current.name))
@@ -280,7 +282,8 @@ class Rotation:
         fields = {
             "windows": [w.model_dump(mode="json", by_alias=True, exclude_none=True) for w in windows] or None,
             "currentWindow": current,
-            "activeCollection": served,
+            # Only a window of ours is recorded: a stranger's collection must never become "ours".
+            "activeCollection": served if served in self.windows else self.active_collection,
             "nextRotationTime": f"{plan.next_rotation:%Y-%m-%dT%H:%M:%SZ}",
             "missedWindows": list(plan.missed) or None,
         }
@@ -332,6 +335,14 @@ async def reconcile_rotation(
     """One pass of a rotating deployment; raises for Qdrant and Kubernetes errors (the machinery
     reports them)."""
     rotation = Rotation(
-        ctx, snapshot, spec, objects, gateway, log, windows_from_status(status), status.get("currentWindow")
+        ctx,
+        snapshot,
+        spec,
+        objects,
+        gateway,
+        log,
+        windows_from_status(status),
+        status.get("currentWindow"),
+        status.get("activeCollection"),
     )
     return await rotation.advance(now or datetime.now(UTC))
