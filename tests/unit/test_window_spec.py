@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from qco.api.collection import QdrantCollectionSpec
 from qco.plan.window_spec import same_spec, window_spec
 
 CHILD_OWN = {"collectionName": "ev-2026-11", "deletionPolicy": "Delete", "adoptionPolicy": "Never"}
@@ -81,3 +84,58 @@ def test_defaults_the_api_server_fills_in_do_not_count_as_a_difference() -> None
     defaulted = {**LIVE, "quantization": {"scalar": {"quantile": 0.99}}}  # type: int8 is the default
     assert same_spec(LIVE, defaulted)
     assert not same_spec(LIVE, {**LIVE, "hnsw": {"m": 8}})
+
+
+_vector = st.fixed_dictionaries(
+    {"size": st.integers(1, 8), "distance": st.sampled_from(["Cosine", "Dot"])},
+    optional={"onDisk": st.booleans(), "hnsw": st.fixed_dictionaries({"m": st.integers(0, 64)})},
+)
+_config = st.fixed_dictionaries(
+    {  # the unnamed vector alone, or named ones (Qdrant allows no mix)
+        "vectors": st.dictionaries(st.just(""), _vector, min_size=1)
+        | st.dictionaries(st.sampled_from(["a", "b"]), _vector, min_size=1)
+    },
+    optional={
+        "shardNumber": st.integers(1, 4),
+        "hnsw": st.fixed_dictionaries({"m": st.integers(0, 64)}, optional={"onDisk": st.booleans()}),
+        "onDiskPayload": st.booleans(),
+        "quantization": st.sampled_from(
+            [
+                {"scalar": {"quantile": 0.99}},
+                {"binary": {"alwaysRam": True}},
+                {"product": {"compression": "x4"}},
+            ]
+        ),
+    },
+)
+_overrides = st.fixed_dictionaries(
+    {},
+    optional={
+        "vectors": st.dictionaries(
+            st.sampled_from(["", "a", "z"]), st.fixed_dictionaries({"onDisk": st.booleans()})
+        ),
+        "hnsw": st.fixed_dictionaries({"onDisk": st.booleans()}),
+        "quantization": st.just({"binary": {"alwaysRam": True}}),
+        "onDiskPayload": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(created=_config, template=_config, overrides=st.none() | _overrides)
+def test_a_window_keeps_its_fixed_fields_and_settles_in_one_step(
+    created: dict[str, Any], template: dict[str, Any], overrides: dict[str, Any] | None
+) -> None:
+    live = {**CHILD_OWN, **created}
+    once = window_spec(live, template, overrides)
+    # What Qdrant cannot change in place stays as the window was created.
+    assert {n: (v["size"], v["distance"]) for n, v in once["vectors"].items()} == {
+        n: (v["size"], v["distance"]) for n, v in created["vectors"].items()
+    }
+    assert once.get("shardNumber") == created.get("shardNumber")
+    assert {k: once[k] for k in CHILD_OWN} == CHILD_OWN
+    # Applying it again changes nothing (no patch loop between passes).
+    assert window_spec(once, template, overrides) == once
+    # The result is a spec the child accepts.
+    assert same_spec(once, once)
+    QdrantCollectionSpec.model_validate(once)
