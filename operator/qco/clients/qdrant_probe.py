@@ -9,17 +9,21 @@ from typing import Any
 from qdrant_client import AsyncQdrantClient
 from qdrant_client.http import models
 
+from qco.clients.qdrant import Endpoint
+
 
 class ProbeClient:
-    """Read-only queries against one Qdrant endpoint."""
+    """Read-only queries against one Qdrant endpoint, trusting what its gateway trusts."""
 
-    def __init__(self, url: str, api_key: str | None, timeout: float) -> None:
+    def __init__(self, endpoint: Endpoint) -> None:
         self._client = AsyncQdrantClient(
-            url=url,
-            api_key=api_key,
-            timeout=max(1, round(timeout)),
+            url=endpoint.url,
+            api_key=endpoint.api_key,
+            timeout=max(1, round(endpoint.timeout_seconds)),
             prefer_grpc=False,
             check_compatibility=False,
+            # the same CAs (QCO_QDRANT_CA_FILE, caSecretRef) or insecureSkipVerify as QdrantGateway
+            verify=endpoint.tls.verify(),
         )
 
     async def close(self) -> None:

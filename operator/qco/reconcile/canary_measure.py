@@ -58,7 +58,7 @@ def probe_requests(source: ProbeSource, samples: list[Any]) -> list[dict[str, An
 
 async def probe(source: ProbeSource, endpoint: Endpoint, stable: str, canary: str) -> float | None:
     """overlap@limit, latencyRatio or errorRate over the probe's queries; None with no queries."""
-    client = ProbeClient(endpoint.url, endpoint.api_key, endpoint.timeout_seconds)
+    client = ProbeClient(endpoint)
     try:
         samples = await client.sample_points(stable, source.sample * 4)
         samples = random.sample(samples, min(source.sample, len(samples)))

@@ -14,7 +14,7 @@ async def run_probe(
     endpoint: Endpoint, name: str, vector: str | None, queries: int, limit: int, now: str, log: Logger
 ) -> ProbeResult:
     """`queries` probe queries (vectors of the first stored points); errors counted, not raised."""
-    client = ProbeClient(endpoint.url, endpoint.api_key, endpoint.timeout_seconds)
+    client = ProbeClient(endpoint)
     latencies: list[float] = []
     errors = 0
     try:

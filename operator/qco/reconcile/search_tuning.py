@@ -124,7 +124,7 @@ async def measure_recall(
     """Recall@limit and latency per ef over `sample_size` stored points used as queries; with
     `oversampling`, the recommended ef again with rescore off and rescore on per oversampling (the
     same queries and exact results, so they compare like for like). `target` picks that ef."""
-    client = ProbeClient(endpoint.url, endpoint.api_key, endpoint.timeout_seconds)
+    client = ProbeClient(endpoint)
     plain: Variant = (None, None)
     try:
         sample = await client.sample_points(name, sample_size)
