@@ -65,3 +65,16 @@ def test_enabled_without_cidrs_or_peers_allows_port_443_to_any_address() -> None
 def test_values_schema_refuses_bad_s3_egress(s3: dict[str, Any], error: str) -> None:
     with pytest.raises(Exception, match=error):
         render({"networkPolicy": {"enabled": True, "egress": {"s3": s3}}})
+
+
+def test_extra_egress_rules_are_appended_as_given() -> None:
+    prometheus = {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "ports": [{"port": 9090, "protocol": "TCP"}],
+    }
+    embeddings = {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"port": 8080, "protocol": "TCP"}]}
+    values = {"networkPolicy": {"enabled": True, "egress": {"extra": [prometheus, embeddings]}}}
+    (policy,) = only(render(values), "NetworkPolicy")
+    for version in KUBE_VERSIONS:
+        kubernetes_validate.validate(policy, version, strict=True)
+    assert policy["spec"]["egress"] == [DNS, API_SERVER, QDRANT, prometheus, embeddings]
