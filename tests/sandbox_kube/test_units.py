@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from celpy.evaluation import CELEvalError
 
 from qco.sandbox.kube import cel, patches, schema, selectors, tables
 from qco.sandbox.kube.errors import ApiError
@@ -164,6 +165,36 @@ def test_cel_library_seam() -> None:
     # The emulator depends on cel-python's evaluation of maps, has() and macros.
     assert cel.evaluate("has(self.a) && self.a.all(x, x > 0)", {"self": {"a": [1, 2]}})
     assert not cel.evaluate("self.name.startsWith('x')", {"self": {"name": "abc"}})
+
+
+def test_cel_results_are_memoized_by_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rule is a pure function of its variables: equal inputs are evaluated once, other inputs
+    # (a changed oldSelf, another key order) run again, and errors come back as errors each time.
+    runs: list[str] = []
+    real = cel._evaluate
+
+    def counted(expression: str, variables: dict[str, Any]) -> Any:
+        runs.append(expression)
+        return real(expression, variables)
+
+    monkeypatch.setattr(cel, "_evaluate", counted)
+    rule = "self.size == oldSelf.size && self.name != 'memo-test'"
+    same = {"self": {"size": 3, "name": "a"}, "oldSelf": {"size": 3, "name": "a"}}
+    assert cel.evaluate(rule, same)
+    assert cel.evaluate(rule, {"self": {"size": 3, "name": "a"}, "oldSelf": {"size": 3, "name": "a"}})
+    assert runs == [rule]
+    assert not cel.evaluate(rule, {"self": {"size": 3, "name": "a"}, "oldSelf": {"size": 4, "name": "a"}})
+    assert cel.evaluate(rule, {"self": {"name": "a", "size": 3}, "oldSelf": {"size": 3, "name": "a"}})
+    assert len(runs) == 3
+    failing = "self.missing == 1 || self.memo == 'error-test'"
+    for _ in range(2):
+        with pytest.raises(CELEvalError, match="no such member in mapping: 'missing'"):
+            cel.evaluate(failing, {"self": {"memo": "x"}})
+    assert len(runs) == 4
+    rule_schema: dict[str, Any] = {"type": "object", "x-kubernetes-validations": [{"rule": failing}]}
+    [cause] = cel.validate({"memo": "x"}, cel.MISSING, rule_schema)
+    assert cause["message"].startswith('Invalid value: "object": rule evaluation error:')
+    assert "no such member in mapping: 'missing'" in cause["message"]
 
 
 def test_jsonpath_for_printer_columns() -> None:
