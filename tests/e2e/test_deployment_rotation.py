@@ -180,7 +180,7 @@ def test_windows_rotate_under_load_turn_cold_and_expire(sandbox: Sandbox, unique
     hot = client.get_collection(obj["status"]["currentWindow"])
     assert hot.config.quantization_config is None
     assert windows(obj)[obj["status"]["currentWindow"]]["tier"] == "hot"
-    # Points written through the alias landed in the windows (none lost to a failed request).
+    # Writes through the alias landed in the windows kept (the deleted ones took theirs with them).
     assert sum(client.count(n).count for n in collections(client, prefix)) > 0
 
 
