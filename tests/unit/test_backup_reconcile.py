@@ -199,3 +199,28 @@ async def test_the_patch_that_answers_backup_now_carries_the_ready_that_run_impl
     assert answer["runs"][0]["phase"] == "Failed"
     ready = next(c for c in answer["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "BackupFailed")
+
+
+async def test_the_patch_that_answers_backup_now_lists_runs_after_retention(
+    s3: S3Server, qdrant_server: Any
+) -> None:
+    # A reader who sees `backupNow` answered must not find a run retention has deleted (CI caught the
+    # expired run still listed: retention ran after that patch, and only the final report dropped it).
+    h = setup(s3, qdrant_server.url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    obj = schedule_body(s3)
+    obj["metadata"]["name"] = "keep-one"
+    obj["spec"]["retention"] = {"keepLast": 1}
+    obj["metadata"]["annotations"] = {"qco.dev/backup-now": "a"}
+    _, status = await one_pass(h, obj, now)
+    [first] = [r["name"] for r in status["runs"]]
+    obj = schedule_body(s3, status)
+    obj["metadata"]["name"] = "keep-one"
+    obj["spec"]["retention"] = {"keepLast": 1}
+    obj["metadata"]["annotations"] = {"qco.dev/backup-now": "b"}
+    await one_pass(h, obj, now + timedelta(seconds=2))
+    [answer] = [patch for _, _, patch in h.kube.status_patches if patch.get("backupNow") == "b"]
+    names = [r["name"] for r in answer["runs"] if r["phase"] == "Succeeded"]
+    assert first not in names and len(names) == 1
+    assert s3.keys(BUCKET, f"keep-one/{first}/") == []
+    assert "BackupExpired" in h.reasons()

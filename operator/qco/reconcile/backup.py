@@ -107,6 +107,9 @@ async def reconcile_backup_schedule(
     if spec.destination.qdrant is not None:
         # Before any status write of this pass: a snapshot is deleted before status forgets its run.
         runs = await _expire_on_node(ctx, snapshot, spec, schedule, runs, now)
+    if store is not None and spec.destination.s3 is not None:
+        # Before the status write too: whoever sees the backup-now token answered sees retention done.
+        runs = await _expire_in_bucket(ctx, snapshot, spec, store, schedule, runs, now)
     if decision.start:
         # The finished runs, what they answered (backup-now token, slot) and the conditions they
         # imply go together: a restart right after cannot run the same backup-now or slot again,
@@ -122,12 +125,6 @@ async def reconcile_backup_schedule(
             snapshot.status, _outcome(spec, paused, runs, fields), snapshot.generation, now_rfc3339()
         )
         await _patch(ctx, snapshot, {**(status_merge_patch(snapshot.status, ran) or {}), "active": None})
-    deleted: list[str] = []
-    if store is not None and spec.destination.s3 is not None:
-        deleted = await apply_retention(store, spec, identity.name, schedule, now)
-        runs = [r for r in runs if r.get("name") not in deleted]
-        for name in deleted:
-            post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
     _gauges(ctx, identity.namespace, identity.name, schedule, now, paused or spec.suspend, runs)
     listed = _listed(spec, runs, report=lambda run: _untracked(ctx, snapshot, run))
     fields = _fields(
@@ -138,6 +135,27 @@ async def reconcile_backup_schedule(
     # Measured from the pass's clock, less what the pass itself took.
     delay = MAX_SLEEP_SECONDS if wake is None else (wake - now).total_seconds() - (time.monotonic() - began)
     return PassOutcome(**{**outcome.__dict__, "retry_after": max(1.0, min(delay, MAX_SLEEP_SECONDS))})
+
+
+async def _expire_in_bucket(
+    ctx: Context,
+    snapshot: PassSnapshot,
+    spec: BackupScheduleSpec,
+    store: S3Store,
+    schedule: Schedule,
+    runs: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Apply retention in the bucket; the runs still listed. An S3 error leaves them all listed (the
+    next pass retries) and never stops this pass from recording the runs it made."""
+    try:
+        deleted = await apply_retention(store, spec, snapshot.identity.name, schedule, now)
+    except S3Error as exc:
+        post_event(ctx, snapshot.object_ref(), "Warning", "RetentionFailed", f"retention not applied: {exc}")
+        return runs
+    for name in deleted:
+        post_event(ctx, snapshot.object_ref(), "Normal", "BackupExpired", f"{name} deleted by retention")
+    return [r for r in runs if r.get("name") not in deleted]
 
 
 def _failed_run(runs: list[dict[str, Any]], last_schedule_time: Any) -> FailedRun | None:
