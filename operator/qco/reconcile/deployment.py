@@ -151,7 +151,6 @@ async def _embedder(
     embed = spec.transform.embeddings if spec.transform else None
     if embed is None:
         return None
-    check_embeddings_url(spec, ctx.settings)  # again next to the Secret read it guards
     api_key = None
     if embed.api_key_secret_ref is not None:
         ref = embed.api_key_secret_ref
