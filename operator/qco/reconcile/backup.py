@@ -85,15 +85,20 @@ async def reconcile_backup_schedule(
         post_event(
             ctx, snapshot.object_ref(), "Normal", f"Run{skip.reason}", f"slot {rfc3339(skip.slot)} skipped"
         )
+    answered: dict[str, Any] = {}  # what the runs finished so far answered, shown with them
     for plan in decision.start:
         targets = await resolve_targets(ctx, identity.namespace, spec)
-        progress = _progress(ctx, snapshot, spec, runs)
+        progress = _progress(ctx, snapshot, spec, runs, dict(answered))
         run = RunContext(identity.name, spec, store, targets, progress)
         try:
             record = await execute_run(run, plan, now)
         finally:
             await run.close()
         runs = [record, *[r for r in runs if r.get("name") != plan.name]]
+        if plan.trigger == "Manual" and inputs.backup_now:
+            answered["backupNow"] = token
+        elif decision.last_schedule_time is not None:
+            answered["lastScheduleTime"] = rfc3339(decision.last_schedule_time)
         _count_run(ctx, identity.namespace, identity.name, record)
         kind = "Normal" if record["phase"] == "Succeeded" else "Warning"
         post_event(
@@ -200,13 +205,18 @@ async def _close_interrupted(
 
 
 def _progress(
-    ctx: Context, snapshot: PassSnapshot, spec: BackupScheduleSpec, runs: list[dict[str, Any]]
+    ctx: Context,
+    snapshot: PassSnapshot,
+    spec: BackupScheduleSpec,
+    runs: list[dict[str, Any]],
+    answered: dict[str, Any],
 ) -> Any:
+    # A run finished earlier in this pass is listed only with what it answered (token, slot): a
+    # reader never sees a backup-now run done and its token unanswered.
     async def report(record: dict[str, Any]) -> None:
         others = [r for r in runs if r.get("name") != record["name"]]
-        await _patch(
-            ctx, snapshot, {"active": [record["name"]], "runs": _listed(spec, [dict(record), *others])}
-        )
+        listed = _listed(spec, [dict(record), *others])
+        await _patch(ctx, snapshot, {"active": [record["name"]], "runs": listed, **answered})
 
     return report
 
