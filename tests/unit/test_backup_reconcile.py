@@ -224,3 +224,24 @@ async def test_the_patch_that_answers_backup_now_lists_runs_after_retention(
     assert first not in names and len(names) == 1
     assert s3.keys(BUCKET, f"keep-one/{first}/") == []
     assert "BackupExpired" in h.reasons()
+
+
+async def test_a_run_finished_earlier_in_a_pass_is_shown_only_with_what_it_answered(
+    s3: S3Server, qdrant_server: Any
+) -> None:
+    # A backup-now and a due slot in one pass: the second run's progress patches list the first
+    # run finished; CI caught the backup-now run shown Succeeded before its token was answered.
+    h = setup(s3, qdrant_server.url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    obj = schedule_body(s3, {"lastScheduleTime": f"{now.year - 1}-01-01T00:00:00Z"})
+    obj["metadata"]["name"] = "both"
+    obj["metadata"]["annotations"] = {"qco.dev/backup-now": "x"}
+    await one_pass(h, obj, now)
+    patches = [patch for _, _, patch in h.kube.status_patches]
+    finished = [(p, r) for p in patches for r in p.get("runs") or () if r.get("phase") == "Succeeded"]
+    assert {r["trigger"] for _, r in finished} == {"Manual", "Scheduled"}
+    for patch, run in finished:
+        if run["trigger"] == "Manual":
+            assert patch.get("backupNow") == "x", patch
+        else:
+            assert patch.get("lastScheduleTime") == run["scheduledTime"], patch
